@@ -1,0 +1,54 @@
+"""`python -m mock_server`: run the course's mock API. Every Config field is a flag."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Sequence
+
+from .config import Config, describe
+from .server import run
+
+# Flags that may be zero; every other number must be positive.
+MAY_BE_ZERO = {"port", "seed", "latency", "jitter", "connect_latency", "retry_after"}
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="python -m mock_server",
+        description="The local mock HTTP API for the HTTP clients course. It binds to loopback, "
+        "answers bad input with a 4xx JSON error, and keeps per-client state keyed by the "
+        "X-Client-Key header. API docs are served at /docs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for item in dataclasses.fields(Config):
+        default = item.default
+        env = item.metadata.get("env")
+        help_text = item.metadata["help"] + (f" (env {env})" if env else "")
+        if env and env in os.environ:
+            default = os.environ[env]  # argparse converts string defaults with `type`
+        cli.add_argument(describe(item.name), type=_TYPES[item.type], default=default, help=help_text)
+    return cli
+
+
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def config_from(argv: Sequence[str] | None = None) -> Config:
+    cli = parser()
+    values = vars(cli.parse_args(argv))
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and (value < 0 or (value == 0 and name not in MAY_BE_ZERO)):
+            cli.error(f"{describe(name)} must be {'at least 0' if name in MAY_BE_ZERO else 'positive'}, got {value}")
+    if values["port"] > 65535:
+        cli.error(f"--port must be at most 65535, got {values['port']}")
+    return Config(**values)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run(config_from(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The ASGI application: routes, error handlers, and the traffic middleware.
+
+The middleware is what makes the server a teaching tool: it gives every request a client
+key, records it in that key's journal and statistics, enforces the body limit, and adds
+the configured latency, simulated handshake and failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import docs
+from .config import Config, describe
+from .errors import ApiError, error_response
+from .routes import GROUPS
+from .routes.resources import build_collections
+from .state import CLIENT_KEY_HEADER, Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
+
+# Paths that are about the server rather than part of the simulated API: never journaled,
+# never slowed down or failed by chaos.
+UNTRACKED_PREFIXES = ("/__admin/", "/docs", "/openapi.json")
+
+
+def create_app(config: Config | None = None) -> Starlette:
+    """Build the mock API for `config` (defaults to `Config()`)."""
+    config = config or Config()
+    state = ServerState(config)
+    state.collections = build_collections(config.seed)
+    routes = [endpoint.route() for group in GROUPS for endpoint in group.endpoints]
+    app = Starlette(
+        routes=[*routes, *docs.routes()],
+        middleware=[Middleware(TrafficMiddleware, state=state)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.mock = state
+    return app
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path, wrong method) in the server's JSON shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(404, "not_found", f"no endpoint at {request.url.path}; see /docs for the list")
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}; use {allowed}",
+            exc.headers,
+        )
+    return error_response(exc.status_code, "http_error", str(exc.detail), exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return error_response(
+        500, "server_bug", f"the mock server failed ({type(exc).__name__}); this is a bug, please report it"
+    )
+
+
+class TrafficMiddleware:
+    """Journal, statistics, body limit and chaos for every request to the simulated API."""
+
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNTRACKED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        raw_key, content_length = _scan_headers(scope["headers"])
+        try:
+            key = parse_client_key(raw_key)
+        except ApiError as exc:
+            await exc.response()(scope, receive, send)
+            return
+
+        state, config = self.state, self.state.config
+        client = state.client(key)
+        scope["mock.client"] = client
+        connection = scope.get("mock.connection")
+        first_on_connection = connection is not None and connection.requests == 0
+        if connection is not None:
+            connection.requests += 1
+        started = time.monotonic()
+        client.requests += 1
+        state.requests += 1
+        entry = JournalEntry(
+            client.requests,
+            started - client.started,
+            scope,
+            connection.number_for(client) if connection is not None else None,
+        )
+        client.journal.append(entry)
+        client.in_flight += 1
+        client.max_in_flight = max(client.max_in_flight, client.in_flight)
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+
+        keep = config.journal_body_bytes
+
+        async def tracked_receive() -> Message:
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk:
+                entry.body_size += len(chunk)
+                if len(entry.body) < keep:
+                    entry.body += chunk[: keep - len(entry.body)]
+                if entry.body_size > config.max_body:
+                    raise _body_too_large(config)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = 499 if _gone(connection) else message["status"]
+            await send(message)
+
+        try:
+            if content_length is not None and content_length > config.max_body:
+                await _body_too_large(config).response()(scope, tracked_receive, tracked_send)
+                return
+            chaos = client.chaos or state.default_chaos
+            delay = _chaos_delay(chaos, client, first_on_connection)
+            if delay:
+                await asyncio.sleep(delay)
+            if chaos.failure_rate and client.random("chaos-failures").random() < chaos.failure_rate:
+                await _chaos_failure(chaos, client)(scope, tracked_receive, tracked_send)
+                return
+            await self.app(scope, tracked_receive, tracked_send)
+        finally:
+            if entry.status is None:
+                # 499: the client left before any response (nginx's code); else the app failed.
+                entry.status = 499 if _gone(connection) else 500
+            entry.duration = time.monotonic() - started
+            client.statuses[entry.status] = client.statuses.get(entry.status, 0) + 1
+            client.in_flight -= 1
+            state.in_flight -= 1
+
+
+def _gone(connection: Connection | None) -> bool:
+    return connection is not None and connection.lost.done()
+
+
+_KEY_HEADER = CLIENT_KEY_HEADER.encode()
+
+
+def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int | None]:
+    """The X-Client-Key and Content-Length values, in one pass over the headers."""
+    key = length = None
+    for name, value in headers:
+        if name == _KEY_HEADER:
+            key = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
+    return key, length
+
+
+def _body_too_large(config: Config) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"request bodies are limited to {config.max_body} bytes (the server's {describe('max_body')})",
+        limit=config.max_body,
+    )
+
+
+def _chaos_delay(chaos: Chaos, client: ClientState, first_on_connection: bool) -> float:
+    delay = chaos.latency
+    if chaos.jitter:
+        delay += client.random("chaos-jitter").uniform(0, chaos.jitter)
+    if first_on_connection:
+        delay += chaos.connect_latency
+    return delay
+
+
+def _chaos_failure(chaos: Chaos, client: ClientState) -> Response:
+    code = client.random("chaos-codes").choice(chaos.failure_codes)
+    headers: dict[str, Any] = {"Retry-After": "1"} if code in (429, 503) else {}
+    return error_response(code, "chaos", f"simulated failure (chaos failure_rate={chaos.failure_rate})", headers)

@@ -1,0 +1,51 @@
+"""Server settings: every limit, default and chaos knob, each one a command-line flag."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+MiB = 1024 * 1024
+
+
+def _opt(default: object, help: str, *, env: str | None = None) -> object:
+    return field(default=default, metadata={"help": help, "env": env})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one mock server. `python -m mock_server --help` lists them all."""
+
+    host: str = _opt("127.0.0.1", "interface to bind; keep it on loopback")
+    port: int = _opt(8765, "TCP port (0 picks a free one)", env="MOCK_SERVER_PORT")
+    seed: int = _opt(0, "seed for every generated value: ids, uuids, bytes, flaky draws")
+    latency: float = _opt(0.0, "seconds added to every non-admin response")
+    jitter: float = _opt(0.0, "up to this many extra seconds, drawn per request (seeded)")
+    connect_latency: float = _opt(
+        0.0, "seconds added to the first request on each new TCP connection (a simulated handshake)"
+    )
+    max_duration: float = _opt(10.0, "longest wait any request may ask for, in seconds")
+    max_body: int = _opt(10 * MiB, "largest request body accepted, in bytes (larger gets 413)")
+    max_header_bytes: int = _opt(16 * 1024, "largest request head accepted, in bytes (larger gets 431)")
+    max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
+    max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
+    max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
+    max_clients: int = _opt(1000, "client keys kept in memory; the least recently used is forgotten")
+    max_records: int = _opt(1000, "records a client key may create in each REST collection")
+    journal_size: int = _opt(200, "requests remembered per client key in /__admin/requests")
+    journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
+    rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
+    rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")
+    retry_after: int = _opt(1, "default Retry-After seconds on /status/429 and /status/503")
+    token_ttl: int = _opt(3600, "lifetime of tokens from POST /oauth/token, in seconds")
+    api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
+    backlog: int = _opt(2048, "listen backlog, so bursts of new connections are not dropped")
+    log_level: str = _opt("warning", "uvicorn log level")
+
+    def with_changes(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def describe(name: str) -> str:
+    """The flag that sets a Config field, for error messages ("--max-duration")."""
+    return "--" + name.replace("_", "-")

@@ -1,0 +1,162 @@
+"""Declared endpoints: typed, bounded parameters that validate themselves and document the API.
+
+A handler is `async def handler(request, **params) -> Response`. Its parameters are declared
+once, with their limits, and that declaration does three jobs: parse the raw string, reject
+bad input with a 400 that names the parameter and the limit, and describe it in /docs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .config import Config, describe
+from .errors import ApiError, invalid_param
+
+Handler = Callable[..., Awaitable[Response]]
+Bound = float | str | None  # a number, or the name of the Config field that sets it
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_INTEGER = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One path or query parameter, with its type and its limits."""
+
+    name: str
+    type: type = str
+    where: Literal["path", "query"] = "query"
+    default: Any = _REQUIRED
+    minimum: Bound = None
+    maximum: Bound = None
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+    def bound(self, bound: Bound, config: Config) -> float | None:
+        return getattr(config, bound) if isinstance(bound, str) else bound
+
+    def parse(self, raw: str, config: Config) -> Any:
+        value = self._convert(raw)
+        low, high = self.bound(self.minimum, config), self.bound(self.maximum, config)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise invalid_param(self.name, f"must be {self._range_text(config)}, got {raw!r}")
+        return value
+
+    def _convert(self, raw: str) -> Any:
+        if self.type is int:
+            if not _INTEGER.fullmatch(raw):
+                raise invalid_param(self.name, f"must be an integer, got {raw!r}")
+            return int(raw)
+        if self.type is float:
+            if not _DECIMAL.fullmatch(raw) or not math.isfinite(float(raw)):
+                raise invalid_param(self.name, f"must be a finite number like 1.5, got {raw!r}")
+            return float(raw)
+        if self.type is bool:
+            if raw.lower() not in _TRUE | _FALSE:
+                raise invalid_param(self.name, f"must be true or false, got {raw!r}")
+            return raw.lower() in _TRUE
+        if self.choices and raw not in self.choices:
+            raise invalid_param(self.name, f"must be one of {', '.join(self.choices)}, got {raw!r}")
+        return raw
+
+    def _range_text(self, config: Config) -> str:
+        low, high = self.bound(self.minimum, config), self.bound(self.maximum, config)
+        text = f"between {_number(low)} and {_number(high)}" if low is not None and high is not None else (
+            f"at least {_number(low)}" if low is not None else f"at most {_number(high)}"
+        )
+        for bound in (self.minimum, self.maximum):
+            if isinstance(bound, str):
+                text += f" (the server's {describe(bound)})"
+        return text
+
+
+def _number(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    params: tuple[Param, ...]
+    body: type[BaseModel] | None
+    summary: str
+    description: str
+    tag: str
+
+    def route(self) -> Route:
+        # An ASGI callable rather than a function, so Starlette does not wrap it in another
+        # exception-handling layer per request: the endpoint renders its own ApiErrors.
+        return Route(self.path, self, methods=list(self.methods), name=self.handler.__name__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.respond(request)
+        except ApiError as exc:
+            response = exc.response()
+        except ClientDisconnect:
+            return  # nobody left to answer; the journal records 499
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        config: Config = request.app.state.mock.config
+        values = {}
+        for param in self.params:
+            if param.where == "path":
+                raw = request.path_params[param.name]
+            else:
+                given = request.query_params.getlist(param.name)
+                if len(given) > 1:
+                    raise invalid_param(param.name, "was given more than once")
+                if not given:
+                    if param.required:
+                        raise invalid_param(param.name, "is required")
+                    values[param.name] = param.default
+                    continue
+                raw = given[0]
+            values[param.name] = param.parse(raw, config)
+        return await self.handler(request, **values)
+
+
+@dataclass
+class Group:
+    """The endpoints of one topic; becomes one section of /docs."""
+
+    name: str
+    description: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        path: str,
+        *params: Param,
+        methods: Sequence[str] = ("GET",),
+        body: type[BaseModel] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            summary, _, description = (handler.__doc__ or "").strip().partition("\n")
+            self.endpoints.append(
+                Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name)
+            )
+            return handler
+
+        return register

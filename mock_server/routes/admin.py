@@ -1,0 +1,131 @@
+"""The admin API under /__admin/: what the server saw, and controls over its behaviour.
+
+Admin requests are never journaled or slowed down; like everything else they act on the
+caller's X-Client-Key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..config import describe
+from ..endpoints import Group, Param
+from ..errors import ApiError
+from ..process import SERVICE
+from ..state import CLIENT_KEY_HEADER, Chaos, ClientState, parse_client_key, server_state
+from .resources import Strict, json_object, validated
+
+group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")
+
+
+
+def caller(request: Request, *, create: bool = False) -> ClientState:
+    """The state of the client key this admin request is about.
+
+    Reading about an unknown key shows an empty state without storing it, so looking does
+    not push other keys out of the server's memory.
+    """
+    state = server_state(request)
+    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
+    if create:
+        return state.client(key)
+    return state.clients.get(key) or ClientState(key, 0, state.config)
+
+
+@group.route("/__admin/health")
+async def health(request: Request) -> Response:
+    """Is the server up? (The course helpers probe this.)"""
+    return JSONResponse({"status": "ok", "service": SERVICE, "seed": server_state(request).config.seed})
+
+
+@group.route(
+    "/__admin/requests",
+    Param("method", str, default=None, description="only requests with this method"),
+    Param("path", str, default=None, description="only requests to this path"),
+    Param("last", int, default=None, minimum=1, maximum="journal_size", description="only the newest N"),
+)
+async def requests(request: Request, method: str | None, path: str | None, last: int | None) -> Response:
+    """The journal: the requests this client key sent, oldest first, as the server saw them.
+
+    Secrets (Authorization, Cookie, X-API-Key) are redacted; bodies are cut at the server's
+    --journal-body-bytes; only the newest --journal-size requests are kept.
+    """
+    limit = server_state(request).config.journal_body_bytes
+    entries = [
+        entry for entry in caller(request).journal
+        if (method is None or entry.method == method.upper()) and (path is None or entry.path == path)
+    ]
+    if last is not None:
+        entries = entries[-last:]
+    return JSONResponse({"count": len(entries), "requests": [entry.as_json(limit) for entry in entries]})
+
+
+@group.route("/__admin/stats")
+async def stats(request: Request) -> Response:
+    """This client key's counts: requests, statuses, TCP connections used, most requests in flight at once."""
+    return JSONResponse(caller(request).stats())
+
+
+@group.route("/__admin/stats/server")
+async def server_stats(request: Request) -> Response:
+    """Server-wide counts, across every client key."""
+    return JSONResponse(server_state(request).stats())
+
+
+@group.route("/__admin/reset", Param("all", bool, default=False, description="reset every client key"), methods=["POST"])
+async def reset(request: Request, all: bool) -> Response:
+    """Forget this client key's journal, counters, records and chaos (or everything, with all=true)."""
+    state = server_state(request)
+    if all:
+        state.reset_all()
+        return JSONResponse({"reset": "all"})
+    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
+    state.reset_client(key)
+    return JSONResponse({"reset": key})
+
+
+class ChaosIn(Strict):
+    latency: Annotated[float, Field(ge=0, description="seconds added to every response")] = 0.0
+    jitter: Annotated[float, Field(ge=0, description="up to this many extra seconds, drawn per request")] = 0.0
+    connect_latency: Annotated[float, Field(ge=0, description="seconds added to a connection's first request")] = 0.0
+    failure_rate: Annotated[float, Field(ge=0, le=1, description="chance that a request fails")] = 0.0
+    failure_codes: Annotated[list[Annotated[int, Field(ge=400, le=599)]], Field(min_length=1, max_length=10)] = [
+        500, 502, 503,
+    ]
+
+
+@group.route("/__admin/chaos", methods=["GET"])
+async def get_chaos(request: Request) -> Response:
+    """The trouble currently added to this client key's requests."""
+    client = caller(request)
+    chaos = client.chaos or server_state(request).default_chaos
+    return JSONResponse(chaos.as_json())
+
+
+@group.route("/__admin/chaos", methods=["PUT"], body=ChaosIn)
+async def put_chaos(request: Request) -> Response:
+    """Add latency, a simulated handshake delay, or random failures to this client key's requests.
+
+    Fields left out are 0. Each delay, and their sum, is limited by the server's --max-duration.
+    """
+    wanted = ChaosIn(**validated(ChaosIn, await json_object(request), partial=False))
+    limit = server_state(request).config.max_duration
+    if wanted.latency + wanted.jitter + wanted.connect_latency > limit:
+        raise ApiError(
+            422, "validation_failed",
+            f"latency + jitter + connect_latency must be at most {limit:g} s (the server's {describe('max_duration')})",
+        )
+    chaos = Chaos(wanted.latency, wanted.jitter, wanted.connect_latency, wanted.failure_rate, tuple(wanted.failure_codes))
+    caller(request, create=True).chaos = chaos
+    return JSONResponse(chaos.as_json())
+
+
+@group.route("/__admin/chaos", methods=["DELETE"])
+async def delete_chaos(request: Request) -> Response:
+    """Back to the server's own settings (its --latency, --jitter and --connect-latency)."""
+    caller(request).chaos = None
+    return JSONResponse(server_state(request).default_chaos.as_json())

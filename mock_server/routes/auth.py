@@ -1,0 +1,125 @@
+"""Authentication: Basic, a real OAuth client-credentials token endpoint, Bearer, API keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..endpoints import Group, Param
+from ..errors import ApiError
+from ..state import client_state, remember, server_state
+from .echo import read_form
+
+group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, and API keys.")
+
+CLIENT_ID, CLIENT_SECRET = "course", "course-secret"
+MAX_TOKENS = 10_000  # the oldest token is forgotten beyond this
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="mock-server"'}
+FORM = "application/x-www-form-urlencoded"
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(user, password) from an Authorization: Basic header, or None."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, separator, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if separator else None
+
+
+def _basic(request: Request, user: str, passwd: str, *, hidden: bool) -> Response:
+    if basic_credentials(request) == (user, passwd):
+        return JSONResponse({"authenticated": True, "user": user})
+    if hidden:
+        raise ApiError(404, "not_found", f"no endpoint at {request.url.path}")
+    raise ApiError(401, "unauthorized", f"send Basic credentials for {user}:{passwd}", headers=BASIC_CHALLENGE)
+
+
+CREDENTIALS = (Param("user", str, "path"), Param("passwd", str, "path"))
+
+
+@group.route("/basic-auth/{user}/{passwd}", *CREDENTIALS)
+async def basic_auth(request: Request, user: str, passwd: str) -> Response:
+    """200 if you send Basic auth for user:passwd, else 401 with a Basic challenge."""
+    return _basic(request, user, passwd, hidden=False)
+
+
+@group.route("/hidden-basic-auth/{user}/{passwd}", *CREDENTIALS)
+async def hidden_basic_auth(request: Request, user: str, passwd: str) -> Response:
+    """Like /basic-auth, but answers 404 instead of 401 (no challenge, as some APIs do)."""
+    return _basic(request, user, passwd, hidden=True)
+
+
+@group.route("/oauth/token", methods=["POST"])
+async def token(request: Request) -> Response:
+    """Issue an access token (OAuth 2.0 client credentials grant, RFC 6749 §4.4).
+
+    Send a form body (data=, not json=): grant_type=client_credentials, client_id=course,
+    client_secret=course-secret (or the client id and secret as Basic auth). Optional
+    expires_in (seconds) asks for a shorter-lived token, to see expiry happen.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+        raise ApiError(
+            400, "invalid_request",
+            "the token endpoint takes a form body (application/x-www-form-urlencoded), as RFC 6749 "
+            "requires; in requests or httpx pass data=..., not json=...",
+        )
+    form = await read_form(request)
+    if form.get("grant_type") != "client_credentials":
+        raise ApiError(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    client_id, secret = basic_credentials(request) or (form.get("client_id"), form.get("client_secret"))
+    if (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+        raise ApiError(401, "invalid_client", "unknown client_id or wrong client_secret", headers=BASIC_CHALLENGE)
+    state = server_state(request)
+    lifetime = state.config.token_ttl
+    if "expires_in" in form:
+        lifetime = Param("expires_in", int, minimum=1, maximum="token_ttl").parse(str(form["expires_in"]), state.config)
+    access_token = client_state(request).new_secret("token")
+    remember(state.tokens, access_token, lambda: (CLIENT_ID, time.monotonic() + lifetime), MAX_TOKENS)
+    return JSONResponse(
+        {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _bearer_challenge(error: str | None = None, description: str | None = None) -> dict[str, str]:
+    value = 'Bearer realm="mock-server"'
+    if error:
+        value += f', error="{error}", error_description="{description}"'
+    return {"WWW-Authenticate": value}
+
+
+@group.route("/bearer")
+async def bearer(request: Request) -> Response:
+    """200 if you send Authorization: Bearer <a live token from POST /oauth/token>, else 401."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing_token", "send Authorization: Bearer <token>; get one from POST /oauth/token",
+                       headers=_bearer_challenge())
+    issued = server_state(request).tokens.get(token.strip())
+    if issued is None:
+        raise ApiError(401, "invalid_token", "this token was not issued by POST /oauth/token",
+                       headers=_bearer_challenge("invalid_token", "unknown token"))
+    client_id, expires_at = issued
+    if time.monotonic() >= expires_at:
+        raise ApiError(401, "token_expired", "the token expired: get a new one from POST /oauth/token",
+                       headers=_bearer_challenge("invalid_token", "the token expired"))
+    return JSONResponse({"authenticated": True, "client_id": client_id})
+
+
+@group.route("/api-key")
+async def api_key(request: Request) -> Response:
+    """200 if the X-API-Key header holds the server's key (default course-api-key)."""
+    sent = request.headers.get("x-api-key")
+    if sent is None:
+        raise ApiError(401, "missing_api_key", "send your key in the X-API-Key header")
+    if sent != server_state(request).config.api_key:
+        raise ApiError(403, "invalid_api_key", "this API key is not valid")
+    return JSONResponse({"authenticated": True})

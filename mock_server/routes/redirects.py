@@ -1,0 +1,87 @@
+"""Redirect chains, and a redirect to a target you choose (loopback only: no open redirect)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ..endpoints import ALL_METHODS, Group, Param
+from ..errors import invalid_param
+
+group = Group("Redirects", "Chains of redirects, relative and absolute, and redirects to a chosen local URL.")
+
+STEPS = Param("n", int, "path", minimum=1, maximum="max_redirects", description="redirects before /get")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(request: Request) -> str:
+    """This server's origin, from the Host header when it names a loopback host."""
+    host_header = request.headers.get("host", "")
+    if is_loopback(urlsplit(f"//{host_header}").hostname):
+        return f"{request.url.scheme}://{host_header}"
+    host, port = request.scope["server"][:2]
+    return f"{request.url.scheme}://{host}:{port}"
+
+
+def _next(prefix: str, n: int) -> str:
+    return "/get" if n == 1 else f"{prefix}/{n - 1}"
+
+
+@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="absolute Location URLs"))
+async def redirect(request: Request, n: int, absolute: bool) -> Response:
+    """302 `n` times, then land on /get (relative Location unless absolute=true)."""
+    target = _next("/redirect", n)
+    if absolute:
+        target = origin(request) + _next("/absolute-redirect", n)
+    return RedirectResponse(target, 302)
+
+
+@group.route("/relative-redirect/{n}", STEPS)
+async def relative_redirect(request: Request, n: int) -> Response:
+    """302 `n` times with relative Location headers, then land on /get."""
+    return RedirectResponse(_next("/relative-redirect", n), 302)
+
+
+@group.route("/absolute-redirect/{n}", STEPS)
+async def absolute_redirect(request: Request, n: int) -> Response:
+    """302 `n` times with absolute Location URLs, then land on /get."""
+    return RedirectResponse(origin(request) + _next("/absolute-redirect", n), 302)
+
+
+@group.route(
+    "/redirect-to",
+    Param("url", str, description="a path on this server (/get) or a loopback URL"),
+    Param("status_code", int, default=302, minimum=300, maximum=399, description="the 3xx status to use"),
+    methods=ALL_METHODS,
+)
+async def redirect_to(request: Request, url: str, status_code: int) -> Response:
+    """Redirect to `url` with `status_code` (307/308 keep the method and body).
+
+    Only paths on this server and loopback URLs are accepted, so it cannot be used as an
+    open redirect to another site.
+    """
+    if _CONTROL.search(url) or "\\" in url:
+        # Browsers read a backslash as a slash: http://evil.example\@127.0.0.1/ goes to evil.example.
+        raise invalid_param("url", "must not contain control characters or backslashes")
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
+            raise invalid_param("url", f"must be a path like /get or a loopback URL (127.0.0.1, localhost), got {url!r}")
+    elif not url.startswith("/") or url.startswith("//"):
+        raise invalid_param("url", f"must be a path starting with a single /, got {url!r}")
+    return RedirectResponse(url, status_code)

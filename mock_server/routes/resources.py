@@ -1,0 +1,362 @@
+"""REST resources: /users, /orders and /repos with paging, search, validation and ETags.
+
+Each collection starts from seeded records that every client shares read-only; a client's
+own creates, updates and deletes are kept per client key (copy on write), so learners never
+see each other's changes and a reset brings the seeded data back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..endpoints import Group, Handler, Param
+from ..errors import ApiError
+from ..state import ClientState, client_state, derive_seed, server_state
+from .redirects import origin
+
+group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
+
+DEFAULT_LIMIT, MAX_LIMIT = 10, 100
+SEEDED = {"users": 42, "orders": 120, "repos": 30}
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
+USERNAME = r"^[a-z0-9._-]{3,32}$"
+
+
+class Strict(BaseModel):
+    """Request bodies are checked strictly: no type coercion, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class UserIn(Strict):
+    username: Annotated[str, Field(pattern=USERNAME)]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    active: bool = True
+
+
+class OrderIn(Strict):
+    user_id: Annotated[int, Field(ge=1)]
+    item: Annotated[str, Field(min_length=1, max_length=100)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+    amount_minor: Annotated[int, Field(ge=0, le=100_000_000, description="total price in cents (minor units)")]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    status: Literal["pending", "paid", "shipped", "delivered", "cancelled"] = "pending"
+
+
+class RepoIn(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+    owner: Annotated[str, Field(pattern=USERNAME)]
+    description: Annotated[str, Field(max_length=300)] = ""
+    language: Annotated[str, Field(min_length=1, max_length=40)] = "Python"
+    stars: Annotated[int, Field(ge=0)] = 0
+    private: bool = False
+
+
+def optional_fields(model: type[BaseModel]) -> type[BaseModel]:
+    """The same fields and rules, each one optional (for PATCH); an explicit null is still refused."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
+        for name, info in model.model_fields.items()
+    }
+    return create_model(f"{model.__name__}Patch", __base__=Strict, **fields)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a collection holds and how its records are checked."""
+
+    name: str
+    singular: str
+    model: type[BaseModel]
+    unique: tuple[str, ...] = ()
+    filters: tuple[Param, ...] = ()
+
+    @property
+    def patch_model(self) -> type[BaseModel]:
+        return _PATCH_MODELS[self.model]
+
+
+USERS = Kind("users", "user", UserIn, unique=("username", "email"))
+ORDERS = Kind(
+    "orders", "order", OrderIn,
+    filters=(
+        Param("user_id", int, default=None, minimum=1, description="only this user's orders"),
+        Param("status", str, default=None, choices=STATUSES, description="only orders in this status"),
+    ),
+)
+REPOS = Kind("repos", "repo", RepoIn, unique=("name",),
+             filters=(Param("owner", str, default=None, description="only this user's repos"),))
+KINDS = (USERS, ORDERS, REPOS)
+_PATCH_MODELS = {kind.model: optional_fields(kind.model) for kind in KINDS}
+
+
+@dataclass
+class Changes:
+    """One client's changes to one collection."""
+
+    records: dict[int, dict[str, Any] | None] = field(default_factory=dict)  # None marks a delete
+    next_id: int = 1
+    created: int = 0
+
+
+class Store:
+    """One collection: seeded records shared by all, plus each client's own changes."""
+
+    def __init__(self, kind: Kind, seeded: dict[int, dict[str, Any]]) -> None:
+        self.kind = kind
+        self.seeded = seeded
+
+    def changes(self, client: ClientState) -> Changes:
+        return client.records.setdefault(self.kind.name, Changes(next_id=max(self.seeded, default=0) + 1))
+
+    def visible(self, client: ClientState) -> Iterator[dict[str, Any]]:
+        changes = self.changes(client).records
+        for record_id in sorted(self.seeded.keys() | changes.keys()):
+            record = changes[record_id] if record_id in changes else self.seeded[record_id]
+            if record is not None:
+                yield record
+
+    def find(self, client: ClientState, record_id: int) -> dict[str, Any] | None:
+        changes = self.changes(client).records
+        return changes[record_id] if record_id in changes else self.seeded.get(record_id)
+
+    def get(self, client: ClientState, record_id: int) -> dict[str, Any]:
+        record = self.find(client, record_id)
+        if record is None:
+            raise ApiError(404, "not_found", f"no {self.kind.singular} with id {record_id}", id=record_id)
+        return record
+
+    def check_unique(self, client: ClientState, record: dict[str, Any]) -> None:
+        for name in self.kind.unique:
+            for other in self.visible(client):
+                if other[name] == record[name] and other["id"] != record["id"]:
+                    raise ApiError(
+                        409, "conflict", f"a {self.kind.singular} with {name} {record[name]!r} already exists",
+                        field=name, existing_id=other["id"],
+                    )
+
+    def save(self, client: ClientState, record: dict[str, Any]) -> None:
+        self.changes(client).records[record["id"]] = record
+
+
+def build_collections(seed: int) -> dict[str, Store]:
+    """The three collections, their records generated from `seed`."""
+    rng = random.Random(derive_seed("resources", seed))
+    users = _seed_users(rng)
+    return {
+        "users": Store(USERS, users),
+        "orders": Store(ORDERS, _seed_orders(rng)),
+        "repos": Store(REPOS, _seed_repos(rng, [user["username"] for user in users.values()])),
+    }
+
+
+FIRST = ("ada", "alan", "grace", "linus", "guido", "barbara", "ken", "margaret", "dennis", "radia", "tim", "frances")
+LAST = ("lovelace", "turing", "hopper", "torvalds", "rossum", "liskov", "thompson", "hamilton", "ritchie", "perlman",
+        "berners-lee", "allen")
+ITEMS = (("USB-C cable", 999), ("mechanical keyboard", 8900), ("laptop stand", 3450), ("HDMI adapter", 1299),
+         ("noise-cancelling headphones", 19900), ("webcam", 4999), ("desk lamp", 2599), ("notebook", 450))
+REPO_WORDS = ("retry", "http", "cache", "queue", "limiter", "webhook", "client", "proxy", "breaker", "stream")
+
+
+def _seed_users(rng: random.Random) -> dict[int, dict[str, Any]]:
+    users: dict[int, dict[str, Any]] = {}
+    taken: set[str] = set()
+    for user_id in range(1, SEEDED["users"] + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        username = f"{first}.{last}" if f"{first}.{last}" not in taken else f"{first}.{last}{user_id}"
+        taken.add(username)
+        users[user_id] = {
+            "id": user_id, "username": username, "name": f"{first.title()} {last.title()}",
+            "email": f"{username}@example.com", "active": rng.random() < 0.9,
+        }
+    return users
+
+
+def _seed_orders(rng: random.Random) -> dict[int, dict[str, Any]]:
+    orders = {}
+    for order_id in range(1, SEEDED["orders"] + 1):
+        item, price = rng.choice(ITEMS)
+        quantity = rng.randint(1, 4)
+        orders[order_id] = {
+            "id": order_id, "user_id": rng.randint(1, SEEDED["users"]), "item": item, "quantity": quantity,
+            "amount_minor": price * quantity, "currency": rng.choice(("EUR", "USD", "GBP")),
+            "status": rng.choice(STATUSES),
+        }
+    return orders
+
+
+def _seed_repos(rng: random.Random, owners: list[str]) -> dict[int, dict[str, Any]]:
+    repos: dict[int, dict[str, Any]] = {}
+    taken: set[str] = set()
+    for repo_id in range(1, SEEDED["repos"] + 1):
+        name = f"{rng.choice(REPO_WORDS)}-{rng.choice(REPO_WORDS)}"
+        name = name if name not in taken else f"{name}-{repo_id}"
+        taken.add(name)
+        repos[repo_id] = {
+            "id": repo_id, "name": name, "owner": rng.choice(owners),
+            "description": f"A small {name.replace('-', ' ')} library", "language": rng.choice(("Python", "Go", "Rust")),
+            "stars": int(rng.paretovariate(1.2) * 10), "private": rng.random() < 0.2,
+        }
+    return repos
+
+
+def etag(record: dict[str, Any]) -> str:
+    return '"' + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + '"'
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 415/400/422 that says what is wrong."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(
+            415, "unsupported_media_type",
+            f"send a JSON body with Content-Type: application/json (got {content_type or 'no Content-Type'}); "
+            "in requests or httpx use json=...",
+        )
+    try:
+        data = json.loads(await request.body())
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_failed", f"the body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def validated(model: type[BaseModel], data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    try:
+        return model.model_validate(data).model_dump(exclude_unset=partial)
+    except ValidationError as exc:
+        fields = {".".join(map(str, error["loc"])) or "body": error["msg"] for error in exc.errors()}
+        raise ApiError(422, "validation_failed", f"invalid fields: {', '.join(fields)}", fields=fields) from None
+
+
+def store(request: Request, kind: Kind) -> Store:
+    return server_state(request).collections[kind.name]
+
+
+def check_references(request: Request, record: dict[str, Any]) -> None:
+    """An order must belong to a user that exists (for this client)."""
+    if "user_id" in record and store(request, USERS).find(client_state(request), record["user_id"]) is None:
+        raise ApiError(422, "validation_failed", f"user_id {record['user_id']}: no such user",
+                       fields={"user_id": "no such user"})
+
+
+def page_links(request: Request, page: int, last: int) -> str:
+    """A Link header (RFC 8288) with absolute URLs for the first, prev, next and last pages."""
+    base = origin(request) + request.url.path
+    query = dict(request.query_params)
+    pages = [("first", 1)]
+    if 1 < page <= last + 1:
+        pages.append(("prev", page - 1))
+    if page < last:
+        pages.append(("next", page + 1))
+    pages.append(("last", last))
+    return ", ".join(f'<{base}?{urlencode({**query, "page": number})}>; rel="{rel}"' for rel, number in pages)
+
+
+def _if_match(request: Request, kind: Kind, record: dict[str, Any]) -> None:
+    expected = request.headers.get("if-match")
+    if expected is not None and expected != "*" and etag(record) not in expected:
+        raise ApiError(412, "precondition_failed",
+                       f"the {kind.singular} changed since you read it: If-Match {expected} is not {etag(record)}")
+
+
+def _named(handler: Handler, name: str, doc: str) -> Handler:
+    handler.__name__, handler.__doc__ = name, doc
+    return handler
+
+
+def register(kind: Kind) -> None:
+    """The six CRUD endpoints of one collection."""
+    item_path = f"/{kind.name}/{{id}}"
+    record_id = Param("id", int, "path", minimum=1, description=f"the {kind.singular}'s id")
+
+    async def list_items(request: Request, page: int, limit: int, search: str | None, **wanted: Any) -> Response:
+        items = list(store(request, kind).visible(client_state(request)))
+        if search:
+            needle = search.lower()
+            items = [item for item in items if any(isinstance(v, str) and needle in v.lower() for v in item.values())]
+        items = [item for item in items if all(value is None or item[key] == value for key, value in wanted.items())]
+        last = max(1, -(-len(items) // limit))
+        headers = {"X-Total-Count": str(len(items)), "Link": page_links(request, page, last)}
+        return JSONResponse(items[(page - 1) * limit : page * limit], headers=headers)
+
+    async def create(request: Request) -> Response:
+        records, client = store(request, kind), client_state(request)
+        data = validated(kind.model, await json_object(request), partial=False)
+        changes = records.changes(client)
+        limit = server_state(request).config.max_records
+        if changes.created >= limit:
+            raise ApiError(409, "collection_full",
+                           f"this client key already created {limit} {kind.name} (the server's --max-records); "
+                           "start again with POST /__admin/reset")
+        record = {"id": changes.next_id, **data}
+        records.check_unique(client, record)
+        check_references(request, record)
+        records.save(client, record)
+        changes.next_id += 1
+        changes.created += 1
+        return JSONResponse(record, 201, {"Location": f"/{kind.name}/{record['id']}", "ETag": etag(record)})
+
+    async def read(request: Request, id: int) -> Response:
+        record = store(request, kind).get(client_state(request), id)
+        tag = etag(record)
+        if tag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers={"ETag": tag})
+        return JSONResponse(record, headers={"ETag": tag})
+
+    def updater(partial: bool) -> Handler:
+        async def update(request: Request, id: int) -> Response:
+            records, client = store(request, kind), client_state(request)
+            current = records.get(client, id)
+            data = validated(kind.patch_model if partial else kind.model, await json_object(request), partial=partial)
+            _if_match(request, kind, current)
+            record = {**current, **data} if partial else {"id": id, **data}
+            records.check_unique(client, record)
+            check_references(request, record)
+            records.save(client, record)
+            return JSONResponse(record, headers={"ETag": etag(record)})
+
+        return update
+
+    async def delete(request: Request, id: int) -> Response:
+        records, client = store(request, kind), client_state(request)
+        _if_match(request, kind, records.get(client, id))
+        records.changes(client).records[id] = None
+        return Response(status_code=204)
+
+    one, many = kind.singular, kind.name
+    group.route(
+        f"/{many}",
+        Param("page", int, default=1, minimum=1, description="page number, from 1"),
+        Param("limit", int, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT, description="items per page"),
+        Param("search", str, default=None, description="only items with this text in one of their text fields"),
+        *kind.filters,
+    )(_named(list_items, f"list_{many}",
+             f"List {many} a page at a time; the Link header points to the other pages, X-Total-Count counts them."))
+    group.route(f"/{many}", methods=["POST"], body=kind.model)(_named(
+        create, f"create_{one}", f"Create a {one} from a JSON body: 201 with Location and ETag; 409 if it exists."))
+    group.route(item_path, record_id)(_named(
+        read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
+    group.route(item_path, record_id, methods=["PUT"], body=kind.model)(_named(
+        updater(partial=False), f"replace_{one}", f"Replace a {one} with the JSON body (every field)."))
+    group.route(item_path, record_id, methods=["PATCH"], body=kind.patch_model)(_named(
+        updater(partial=True), f"update_{one}", f"Change some fields of a {one}; send If-Match to avoid lost updates."))
+    group.route(item_path, record_id, methods=["DELETE"])(_named(
+        delete, f"delete_{one}", f"Delete a {one} (204); If-Match guards against deleting a changed record."))
+
+
+for _kind in KINDS:
+    register(_kind)

@@ -1,0 +1,123 @@
+"""Failure on purpose, per client key: fail N times then succeed, scripted sequences, seeded
+random failures, and a request that never answers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..endpoints import ALL_METHODS, Group, Param
+from ..errors import ApiError, invalid_param
+from ..state import client_state, server_state
+from ..waiting import wait
+from .status_delay import MAX_RETRY_AFTER, RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_value, status_response
+
+group = Group(
+    "Scenarios",
+    "Deterministic trouble for retry lessons. Counters are per X-Client-Key and per request "
+    "(method, path and query), and POST /__admin/reset starts them again.",
+)
+
+MAX_FAILURES = 100
+MAX_SEQUENCE = 100
+FAILURE_STATUS = Param("status", int, default=503, minimum=400, maximum=599, description="status of each failure")
+RETRY_AFTER = Param(
+    "retry_after", int, default=None, minimum=0, maximum=MAX_RETRY_AFTER,
+    description="add Retry-After (seconds) to 429 and 503 answers; none by default",
+)
+
+
+def _scenario(request: Request) -> str:
+    """The counter name for this request: the same method, path and query share a counter."""
+    return f"{request.method} {request.url.path}?{request.url.query}"
+
+
+def _retry_after(status: int, retry_after: int | None, form: str) -> dict[str, str]:
+    if retry_after is None or status not in RETRY_AFTER_CODES:
+        return {}
+    return {"Retry-After": retry_after_value(retry_after, form)}
+
+
+@group.route(
+    "/flaky",
+    Param("fail", int, default=2, minimum=0, maximum=MAX_FAILURES, description="how many calls fail first"),
+    FAILURE_STATUS,
+    RETRY_AFTER,
+    RETRY_AFTER_FORMAT,
+    methods=ALL_METHODS,
+)
+async def flaky(request: Request, fail: int, status: int, retry_after: int | None, retry_after_format: str) -> Response:
+    """The first `fail` calls answer `status` (503), every later call 200.
+
+    Each answer says which attempt it was. With retry_after set, 429/503 failures carry a
+    Retry-After header.
+    """
+    attempt = client_state(request).count(_scenario(request))
+    if attempt <= fail:
+        headers = _retry_after(status, retry_after, retry_after_format)
+        raise ApiError(status, "flaky_failure", f"simulated failure {attempt} of {fail}", attempt=attempt, headers=headers)
+    return JSONResponse({"ok": True, "attempt": attempt, "failures_before_success": fail})
+
+
+@group.route(
+    "/flaky/sequence",
+    Param("codes", str, description="comma-separated status codes to answer in order, e.g. 503,429,200"),
+    Param("cycle", bool, default=False, description="start over after the last code (else repeat the last code)"),
+    RETRY_AFTER,
+    RETRY_AFTER_FORMAT,
+    methods=ALL_METHODS,
+)
+async def flaky_sequence(
+    request: Request, codes: str, cycle: bool, retry_after: int | None, retry_after_format: str
+) -> Response:
+    """Answer the status codes of `codes` one call at a time: 503,429,200 gives 503, then 429, then 200."""
+    script = _codes(codes)
+    attempt = client_state(request).count(_scenario(request))
+    index = (attempt - 1) % len(script) if cycle else min(attempt, len(script)) - 1
+    code = script[index]
+    headers = _retry_after(code, retry_after, retry_after_format)
+    if code >= 400:
+        raise ApiError(code, "scripted_failure", f"call {attempt} of the sequence {codes}", attempt=attempt, headers=headers)
+    return status_response(code, headers) if code != 200 else JSONResponse({"ok": True, "attempt": attempt})
+
+
+def _codes(raw: str) -> list[int]:
+    parts = raw.split(",")
+    if len(parts) > MAX_SEQUENCE:
+        raise invalid_param("codes", f"may list at most {MAX_SEQUENCE} codes")
+    codes = []
+    for part in parts:
+        part = part.strip()
+        if not part.isdigit() or not 200 <= int(part) <= 599:
+            raise invalid_param("codes", f"each code must be from 200 to 599, got {part!r}")
+        codes.append(int(part))
+    return codes
+
+
+@group.route(
+    "/unstable",
+    Param("failure_rate", float, default=0.5, minimum=0, maximum=1, description="chance that a call fails"),
+    FAILURE_STATUS,
+    Param("seed", int, default=None, minimum=0, description="seed of the draws (default: the server's --seed)"),
+    methods=ALL_METHODS,
+)
+async def unstable(request: Request, failure_rate: float, status: int, seed: int | None) -> Response:
+    """Fail with probability `failure_rate`, drawing from a seeded stream of this client key:
+    the same calls after a reset give the same answers."""
+    seed = server_state(request).config.seed if seed is None else seed
+    draw = client_state(request).random(f"unstable:{seed}:{failure_rate}:{status}").random()
+    if draw < failure_rate:
+        raise ApiError(status, "unstable_failure", f"simulated failure (failure_rate={failure_rate:g})")
+    return JSONResponse({"ok": True})
+
+
+@group.route("/hang", methods=ALL_METHODS)
+async def hang(request: Request) -> Response:
+    """Never answer: hold the request until the client gives up (set a timeout!).
+
+    After the server's --max-duration it answers 504, so nothing waits forever; if the client
+    leaves first, the journal shows 499.
+    """
+    limit = server_state(request).config.max_duration
+    await wait(request, limit)
+    raise ApiError(504, "hung", f"hung for {limit:g} s (the server's --max-duration); your client should time out sooner")

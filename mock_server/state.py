@@ -1,0 +1,293 @@
+"""Everything the server remembers, per client key and server-wide, with every store bounded.
+
+The server runs one event loop in one process, and state changes only between awaits,
+so nothing here needs a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from .config import Config
+from .errors import ApiError
+
+V = TypeVar("V")
+
+DEFAULT_CLIENT_KEY = "anon"
+CLIENT_KEY_HEADER = "x-client-key"
+_CLIENT_KEY = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+REDACTED = "[redacted]"
+# How many named counters, random streams or limiter windows one client key may hold.
+MAX_ENTRIES_PER_CLIENT = 1000
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 64-bit seed from any parts (Python's hash() changes between runs)."""
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def parse_client_key(key: str | None) -> str:
+    """The X-Client-Key header value, checked; requests without one share the key 'anon'."""
+    if key is None:
+        return DEFAULT_CLIENT_KEY
+    if not _CLIENT_KEY.fullmatch(key):
+        raise ApiError(
+            400,
+            "invalid_client_key",
+            "X-Client-Key must be 1 to 64 characters from A-Z a-z 0-9 . _ : @ -",
+            client_key=key[:80],
+        )
+    return key
+
+
+def remember(store: MutableMapping[str, V], key: str, make: Callable[[], V], cap: int) -> V:
+    """Get or create store[key]; when the store is full, forget its oldest entry."""
+    if key not in store:
+        if len(store) >= cap:
+            del store[next(iter(store))]
+        store[key] = make()
+    return store[key]
+
+
+@dataclass
+class Chaos:
+    """Trouble added to every non-admin request of one client key."""
+
+    latency: float = 0.0
+    jitter: float = 0.0
+    connect_latency: float = 0.0
+    failure_rate: float = 0.0
+    failure_codes: tuple[int, ...] = (500, 502, 503)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "latency": self.latency,
+            "jitter": self.jitter,
+            "connect_latency": self.connect_latency,
+            "failure_rate": self.failure_rate,
+            "failure_codes": list(self.failure_codes),
+        }
+
+
+class JournalEntry:
+    """One request as the server saw it. Stored raw; rendered to JSON only when read."""
+
+    __slots__ = ("id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration")
+
+    def __init__(self, id: int, at: float, scope: dict[str, Any], connection: int | None) -> None:
+        self.id = id
+        self.at = at
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query: bytes = scope["query_string"]
+        self.headers: list[tuple[bytes, bytes]] = scope["headers"]
+        self.body = bytearray()
+        self.body_size = 0
+        self.status: int | None = None
+        self.connection = connection
+        self.duration: float | None = None
+
+    def as_json(self, body_limit: int) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query.decode("latin-1"),
+            "headers": header_dict(self.headers, redact=True),
+            "body": self.body.decode("utf-8", "replace"),
+            "body_size": self.body_size,
+            "body_truncated": self.body_size > body_limit,
+            "status": self.status,
+            "connection": self.connection,
+            "at": round(self.at, 4),
+            "duration": None if self.duration is None else round(self.duration, 4),
+        }
+
+
+def header_dict(headers: list[tuple[bytes, bytes]], *, redact: bool = False) -> dict[str, str]:
+    """Headers as httpbin shows them: Title-Case names, sorted, repeats joined with ', '."""
+    merged: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").title()
+        value = raw_value.decode("latin-1")
+        if redact:
+            value = _redact(name, value)
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return dict(sorted(merged.items()))
+
+
+def _redact(name: str, value: str) -> str:
+    if name == "Authorization":
+        scheme, _, credentials = value.partition(" ")
+        return f"{scheme} {REDACTED}" if credentials else REDACTED
+    if name == "Cookie":
+        return "; ".join(f"{part.split('=', 1)[0].strip()}={REDACTED}" for part in value.split(";"))
+    if name == "X-Api-Key":
+        return REDACTED
+    return value
+
+
+class ClientState:
+    """What one client key has done: its journal, statistics, counters and records."""
+
+    def __init__(self, key: str, epoch: int, config: Config) -> None:
+        self.key = key
+        self.epoch = epoch  # tells a reset client apart from its previous life
+        self.seed = config.seed
+        self.started = time.monotonic()
+        self.journal: deque[JournalEntry] = deque(maxlen=config.journal_size)
+        self.requests = 0
+        self.statuses: dict[int, int] = {}
+        self.connections = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.chaos: Chaos | None = None
+        self.counters: dict[str, int] = {}
+        self.streams: dict[str, random.Random] = {}
+        self.windows: dict[str, Any] = {}
+        self.records: dict[str, Any] = {}
+
+    def random(self, name: str) -> random.Random:
+        """A seeded random stream of this client's own, so other clients cannot shift it."""
+        return remember(self.streams, name, lambda: random.Random(derive_seed(self.seed, self.key, name)), MAX_ENTRIES_PER_CLIENT)
+
+    def count(self, name: str) -> int:
+        """Increment and return the named counter (1 on first call)."""
+        remember(self.counters, name, int, MAX_ENTRIES_PER_CLIENT)
+        self.counters[name] += 1
+        return self.counters[name]
+
+    def new_secret(self, kind: str) -> str:
+        """A fresh token or session id: random-looking, yet the same on every run."""
+        return hashlib.sha256(f"{self.seed}:{self.key}:{kind}:{self.count(kind)}".encode()).hexdigest()[:32]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "client_key": self.key,
+            "requests": self.requests,
+            "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
+            "connections_opened": self.connections,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+        }
+
+
+class Connection:
+    """One TCP connection, as the HTTP protocol reports it."""
+
+    __slots__ = ("id", "requests", "clients", "lost")
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.requests = 0  # non-admin requests served so far
+        self.clients: dict[str, tuple[int, int]] = {}  # key -> (client epoch, that client's number for it)
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set when the client goes
+
+    async def wait_lost(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds; return True as soon as the client disconnects."""
+        if not self.lost.done():
+            loop = asyncio.get_running_loop()
+            woken = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not woken.done():
+                    woken.set_result(None)
+
+            timer = loop.call_later(timeout, wake)
+            self.lost.add_done_callback(wake)
+            try:
+                await woken
+            finally:
+                timer.cancel()
+                self.lost.remove_done_callback(wake)
+        return self.lost.done()
+
+    def number_for(self, client: ClientState) -> int:
+        """This connection's number among the ones `client` has used (1, 2, ...)."""
+        seen = self.clients.get(client.key)
+        if seen is None or seen[0] != client.epoch:
+            client.connections += 1
+            seen = self.clients[client.key] = (client.epoch, client.connections)
+        return seen[1]
+
+
+class ServerState:
+    """Server-wide state: the client table, connection counts, tokens and sessions."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clients: OrderedDict[str, ClientState] = OrderedDict()
+        self.epochs = 0
+        self.started = time.monotonic()
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.connections_opened = 0
+        self.connections_open = 0
+        self.max_connections_open = 0
+        self.rejected_heads = 0
+        self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
+        self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
+        self.collections: dict[str, Any] = {}
+        self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
+
+    def client(self, key: str) -> ClientState:
+        client = self.clients.get(key)
+        if client is None:
+            if len(self.clients) >= self.config.max_clients:
+                self.clients.popitem(last=False)
+            self.epochs += 1
+            client = self.clients[key] = ClientState(key, self.epochs, self.config)
+        else:
+            self.clients.move_to_end(key)
+        return client
+
+    def reset_client(self, key: str) -> None:
+        self.clients.pop(key, None)
+
+    def reset_all(self) -> None:
+        self.clients.clear()
+        self.tokens.clear()
+        self.sessions.clear()
+
+    def open_connection(self) -> Connection:
+        self.connections_opened += 1
+        self.connections_open += 1
+        self.max_connections_open = max(self.max_connections_open, self.connections_open)
+        return Connection(self.connections_opened)
+
+    def close_connection(self, connection: Connection) -> None:
+        self.connections_open -= 1
+        connection.lost.set_result(None)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "uptime": round(time.monotonic() - self.started, 3),
+            "clients": len(self.clients),
+            "requests": self.requests,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "connections_opened": self.connections_opened,
+            "connections_open": self.connections_open,
+            "max_connections_open": self.max_connections_open,
+            "rejected_request_heads": self.rejected_heads,
+        }
+
+
+def server_state(request: Request) -> ServerState:
+    return request.app.state.mock
+
+
+def client_state(request: Request) -> ClientState:
+    """The calling client's state (the middleware attaches it to every non-admin request)."""
+    return request.scope["mock.client"]

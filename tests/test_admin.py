@@ -1,0 +1,175 @@
+"""The admin API: the journal, statistics (including TCP connections), reset and chaos."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import aiohttp
+import httpx
+import pytest
+import requests
+
+from mock_server.config import Config
+from mock_server.server import BackgroundServer
+
+
+def test_health(client: httpx.Client) -> None:
+    assert client.get("/__admin/health").json() == {"status": "ok", "service": "http-clients-course mock server",
+                                                    "seed": 0}
+
+
+def test_journal_records_what_the_server_saw(client: httpx.Client, key: str) -> None:
+    client.post("/post?x=1", json={"secret": "no"}, headers={"Authorization": "Bearer abc.def", "Cookie": "session=s1; theme=dark",
+                                                             "X-API-Key": "k"})
+    client.get("/status/404")
+    entries = client.get("/__admin/requests").json()["requests"]
+    first, second = entries
+    assert (first["id"], first["method"], first["path"], first["query"], first["status"]) == (1, "POST", "/post", "x=1", 200)
+    assert first["body"] == '{"secret":"no"}' and first["body_size"] == 15 and first["body_truncated"] is False
+    assert first["headers"]["Authorization"] == "Bearer [redacted]"
+    assert first["headers"]["Cookie"] == "session=[redacted]; theme=[redacted]"
+    assert first["headers"]["X-Api-Key"] == "[redacted]"
+    assert first["headers"]["X-Client-Key"] == key
+    assert (second["status"], second["connection"]) == (404, first["connection"])
+    assert client.get("/__admin/requests?method=get").json()["count"] == 1
+    assert client.get("/__admin/requests?path=/post").json()["requests"][0]["id"] == 1
+    assert client.get("/__admin/requests?last=1").json()["requests"][0]["id"] == 2
+
+
+def test_admin_requests_are_not_journaled(client: httpx.Client) -> None:
+    client.get("/__admin/stats")
+    client.get("/get")
+    assert client.get("/__admin/requests").json()["count"] == 1
+
+
+def test_journal_truncates_bodies_and_keeps_the_newest_entries() -> None:
+    with BackgroundServer(Config(port=0, journal_size=3, journal_body_bytes=4)) as url, httpx.Client(base_url=url) as client:
+        for number in range(5):
+            client.post("/post", content=f"body-{number}".encode())
+        entries = client.get("/__admin/requests").json()["requests"]
+    assert [entry["id"] for entry in entries] == [3, 4, 5]
+    assert entries[-1]["body"] == "body" and entries[-1]["body_size"] == 6 and entries[-1]["body_truncated"] is True
+
+
+def test_least_recently_used_client_keys_are_forgotten() -> None:
+    with BackgroundServer(Config(port=0, max_clients=2)) as url, httpx.Client(base_url=url) as client:
+        for key in ("a", "b", "a", "c"):  # c pushes out b, the least recently used
+            client.get("/get", headers={"X-Client-Key": key})
+        counts = {key: client.get("/__admin/stats", headers={"X-Client-Key": key}).json()["requests"] for key in "abc"}
+        server = client.get("/__admin/stats/server").json()
+    assert counts == {"a": 2, "b": 0, "c": 1}
+    assert server["clients"] <= 2
+
+
+def test_keep_alive_reuses_one_connection(base_url: str, key: str) -> None:
+    with requests.Session() as session:
+        session.headers["X-Client-Key"] = key
+        for _ in range(20):
+            session.get(f"{base_url}/get", timeout=10)
+    stats = requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": key}, timeout=10).json()
+    assert (stats["requests"], stats["connections_opened"]) == (20, 1)
+
+
+def test_connection_close_opens_a_connection_per_request(base_url: str, key: str) -> None:
+    for _ in range(20):
+        requests.get(f"{base_url}/get", headers={"X-Client-Key": key, "Connection": "close"}, timeout=10)
+    stats = requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": key}, timeout=10).json()
+    assert (stats["requests"], stats["connections_opened"]) == (20, 20)
+    numbers = [entry["connection"] for entry in requests.get(f"{base_url}/__admin/requests",
+                                                              headers={"X-Client-Key": key}, timeout=10).json()["requests"]]
+    assert numbers == list(range(1, 21))
+
+
+def test_connections_count_again_after_a_reset(base_url: str, key: str) -> None:
+    with requests.Session() as session:
+        session.headers["X-Client-Key"] = key
+        session.get(f"{base_url}/get", timeout=10)
+        session.post(f"{base_url}/__admin/reset", timeout=10)
+        session.get(f"{base_url}/get", timeout=10)  # the same kept-alive connection
+        assert session.get(f"{base_url}/__admin/stats", timeout=10).json()["connections_opened"] == 1
+
+
+def test_max_in_flight_counts_concurrent_requests(base_url: str, key: str) -> None:
+    async def burst() -> None:
+        async with aiohttp.ClientSession(base_url, headers={"X-Client-Key": key}) as session:
+            async def one() -> None:
+                async with session.get("/delay/0.3") as response:
+                    await response.read()
+
+            await asyncio.gather(*(one() for _ in range(8)))
+
+    asyncio.run(burst())
+    stats = requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": key}, timeout=10).json()
+    assert stats["max_in_flight"] == 8 and stats["in_flight"] == 0 and stats["connections_opened"] == 8
+
+
+def test_reset_forgets_one_client_key_only(base_url: str, key: str) -> None:
+    other = f"{key}-other"
+    for client_key in (key, other):
+        requests.get(f"{base_url}/get", headers={"X-Client-Key": client_key}, timeout=10)
+    assert requests.post(f"{base_url}/__admin/reset", headers={"X-Client-Key": key}, timeout=10).json() == {"reset": key}
+    requests_of = {k: requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": k}, timeout=10).json()["requests"]
+                   for k in (key, other)}
+    assert requests_of == {key: 0, other: 1}
+
+
+def test_chaos_latency_and_failures_per_client_key(client: httpx.Client, base_url: str) -> None:
+    assert client.put("/__admin/chaos", json={"latency": 0.2}).json()["latency"] == 0.2
+    started = time.perf_counter()
+    client.get("/get")
+    assert time.perf_counter() - started >= 0.2
+    started = time.perf_counter()
+    requests.get(f"{base_url}/get", headers={"X-Client-Key": "calm-neighbour"}, timeout=10)
+    assert time.perf_counter() - started < 0.2, "other client keys are not slowed down"
+    client.put("/__admin/chaos", json={"failure_rate": 1, "failure_codes": [502]})
+    failed = client.get("/get")
+    assert failed.status_code == 502 and failed.json()["error"] == "chaos"
+    assert client.delete("/__admin/chaos").json()["failure_rate"] == 0
+    assert client.get("/get").status_code == 200
+
+
+def test_chaos_failures_are_seeded(client: httpx.Client) -> None:
+    def run() -> list[int]:
+        client.post("/__admin/reset")
+        client.put("/__admin/chaos", json={"failure_rate": 0.5})
+        return [client.get("/get").status_code for _ in range(30)]
+
+    first = run()
+    assert first == run()
+    assert {500, 502, 503} & set(first) and 200 in first
+
+
+def test_connect_latency_delays_only_new_connections(base_url: str, key: str) -> None:
+    requests.put(f"{base_url}/__admin/chaos", json={"connect_latency": 0.3}, headers={"X-Client-Key": key}, timeout=10)
+    with requests.Session() as session:
+        session.headers["X-Client-Key"] = key
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            session.get(f"{base_url}/get", timeout=10)
+            timings.append(time.perf_counter() - started)
+    assert timings[0] >= 0.3 and max(timings[1:]) < 0.3
+
+
+@pytest.mark.parametrize("flag", ["latency", "connect_latency"])
+def test_latency_flags_apply_to_the_api_but_not_to_admin(flag: str) -> None:
+    with BackgroundServer(Config(port=0, **{flag: 0.25})) as url:
+        started = time.perf_counter()
+        httpx.get(f"{url}/get", timeout=5)
+        api = time.perf_counter() - started
+        started = time.perf_counter()
+        httpx.get(f"{url}/__admin/health", timeout=5)
+        admin = time.perf_counter() - started
+    assert api >= 0.25 and admin < 0.25
+
+
+def test_server_stats_count_tcp_connections(base_url: str) -> None:
+    before = requests.get(f"{base_url}/__admin/stats/server", timeout=10).json()["connections_opened"]
+    host, port = base_url.removeprefix("http://").split(":")
+    for _ in range(3):
+        socket.create_connection((host, int(port)), timeout=5).close()
+    time.sleep(0.1)
+    after = requests.get(f"{base_url}/__admin/stats/server", timeout=10).json()
+    assert after["connections_opened"] >= before + 4

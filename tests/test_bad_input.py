@@ -1,0 +1,146 @@
+"""Bad input gets a 4xx JSON error that names the problem, never a 500, and the server stays up."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+import requests
+
+MiB = 1024 * 1024
+
+# (method, path, request options, expected status, expected error code, words the message must contain)
+BAD_INPUTS = [
+    ("GET", "/status/999", {}, 400, "invalid_parameter", "200 to 599"),
+    ("GET", "/status/abc", {}, 400, "invalid_parameter", "integer"),
+    ("GET", "/status/100", {}, 400, "invalid_parameter", "informational"),
+    ("GET", "/status/199", {}, 400, "invalid_parameter", "informational"),
+    ("GET", "/status/-200", {}, 400, "invalid_parameter", "200 to 599"),
+    ("GET", "/delay/-1", {}, 400, "invalid_parameter", "--max-duration"),
+    ("GET", "/delay/1e9", {}, 400, "invalid_parameter", "--max-duration"),
+    ("GET", "/delay/nan", {}, 400, "invalid_parameter", "finite number"),
+    ("GET", "/delay/inf", {}, 400, "invalid_parameter", "finite number"),
+    ("GET", "/delay/0x10", {}, 400, "invalid_parameter", "finite number"),
+    ("GET", "/bytes/-5", {}, 400, "invalid_parameter", "--max-bytes"),
+    ("GET", "/bytes/999999999999", {}, 400, "invalid_parameter", "--max-bytes"),
+    ("GET", "/download/999999999999", {}, 400, "invalid_parameter", "--max-bytes"),
+    ("GET", "/stream/100000000", {}, 400, "invalid_parameter", "--max-stream-lines"),
+    ("GET", "/stream/5?interval=5", {}, 400, "invalid_parameter", "--max-duration"),
+    ("GET", "/drip?duration=1000000", {}, 400, "invalid_parameter", "--max-duration"),
+    ("GET", "/drip?duration=6&delay=6", {}, 400, "invalid_parameter", "delay + duration"),
+    ("GET", "/drip?code=100", {}, 400, "invalid_parameter", "code"),
+    ("GET", "/redirect/100000", {}, 400, "invalid_parameter", "--max-redirects"),
+    ("GET", "/redirect/0", {}, 400, "invalid_parameter", "between 1"),
+    ("GET", "/redirect-to?url=http://evil.example/", {}, 400, "invalid_parameter", "loopback"),
+    ("GET", "/redirect-to?url=//evil.example/", {}, 400, "invalid_parameter", "loopback"),
+    ("GET", "/redirect-to?url=get", {}, 400, "invalid_parameter", "single /"),
+    ("GET", "/redirect-to?url=http://evil.example%5C@127.0.0.1/", {}, 400, "invalid_parameter", "backslash"),
+    ("GET", "/redirect-to?url=/get%0d%0aSet-Cookie:x=1", {}, 400, "invalid_parameter", "control"),
+    ("GET", "/redirect-to?url=/get&status_code=200", {}, 400, "invalid_parameter", "between 300 and 399"),
+    ("GET", "/redirect-to", {}, 400, "invalid_parameter", "required"),
+    ("GET", "/users/abc", {}, 400, "invalid_parameter", "integer"),
+    ("GET", "/users?page=-1", {}, 400, "invalid_parameter", "at least 1"),
+    ("GET", "/users?limit=1000000", {}, 400, "invalid_parameter", "between 1 and 100"),
+    ("GET", "/users?limit=5&limit=6", {}, 400, "invalid_parameter", "more than once"),
+    ("GET", "/users/999999", {}, 404, "not_found", "no user"),
+    ("POST", "/users", {"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400,
+     "malformed_json", "not valid JSON"),
+    ("POST", "/users", {"json": {"username": 42, "name": "X", "email": "x@example.com"}}, 422,
+     "validation_failed", "username"),
+    ("POST", "/users", {"json": {"username": "abc", "name": "X", "email": "x@example.com", "admin": True}}, 422,
+     "validation_failed", "admin"),
+    ("POST", "/users", {"json": ["not", "an", "object"]}, 422, "validation_failed", "JSON object"),
+    ("POST", "/users", {"data": {"username": "abc"}}, 415, "unsupported_media_type", "json="),
+    ("PATCH", "/users/1", {"json": {"email": None}}, 422, "validation_failed", "email"),
+    ("POST", "/orders", {"json": {"user_id": 99999, "item": "x", "quantity": 1, "amount_minor": 1, "currency": "EUR"}},
+     422, "validation_failed", "user_id"),
+    ("GET", "/flaky?fail=-1", {}, 400, "invalid_parameter", "between 0 and 100"),
+    ("GET", "/flaky?fail=1&status=200", {}, 400, "invalid_parameter", "between 400 and 599"),
+    ("GET", "/flaky/sequence?codes=503,abc", {}, 400, "invalid_parameter", "200 to 599"),
+    ("GET", "/unstable?failure_rate=2", {}, 400, "invalid_parameter", "between 0 and 1"),
+    ("GET", "/ratelimited?limit=0", {}, 400, "invalid_parameter", "between 1"),
+    ("GET", "/status/503?retry_after=-1", {}, 400, "invalid_parameter", "retry_after"),
+    ("GET", "/status/503?retry_after_format=rfc", {}, 400, "invalid_parameter", "http-date"),
+    ("GET", "/response-headers?X-Evil=a%0d%0aSet-Cookie:%20pwned=1", {}, 400, "invalid_header", "control"),
+    ("GET", "/response-headers?X-Evil=a%0aSet-Cookie:%20pwned=1", {}, 400, "invalid_header", "control"),
+    ("GET", "/response-headers?Bad%20Name=1", {}, 400, "invalid_header", "not a valid header name"),
+    ("GET", "/response-headers?Content-Length=5", {}, 400, "invalid_header", "managed by the server"),
+    ("GET", "/response-headers?Content-Type=text/html", {}, 400, "invalid_header", "Content-Type"),
+    ("GET", "/cookies/set?bad%20name=1", {}, 400, "invalid_cookie", "cookie name"),
+    ("GET", "/cookies/set?flavour=a;b", {}, 400, "invalid_cookie", "semicolons"),
+    ("POST", "/upload", {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=xyz"}},
+     400, "malformed_form", "multipart"),
+    ("POST", "/upload", {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data"}},
+     400, "malformed_form", "boundary"),
+    ("POST", "/upload", {"json": {"file": "x"}}, 415, "unsupported_media_type", "multipart/form-data"),
+    ("POST", "/post", {"content": b"x" * (11 * MiB)}, 413, "body_too_large", "--max-body"),
+    ("POST", "/oauth/token", {"json": {"grant_type": "client_credentials"}}, 400, "invalid_request", "data="),
+    ("POST", "/oauth/token", {"data": {"grant_type": "password"}}, 400, "unsupported_grant_type", "client_credentials"),
+    ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials", "client_id": "course",
+                                       "client_secret": "course-secret", "expires_in": "0"}},
+     400, "invalid_parameter", "expires_in"),
+    ("PUT", "/__admin/chaos", {"json": {"failure_rate": 3}}, 422, "validation_failed", "failure_rate"),
+    ("PUT", "/__admin/chaos", {"json": {"latency": 9, "connect_latency": 9}}, 422, "validation_failed",
+     "--max-duration"),
+    ("GET", "/get", {"headers": {"X-Client-Key": "spaces are not allowed"}}, 400, "invalid_client_key",
+     "X-Client-Key"),
+    ("GET", "/no/such/endpoint", {}, 404, "not_found", "/docs"),
+    ("DELETE", "/get", {}, 405, "method_not_allowed", "GET"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "options", "status", "error", "words"), BAD_INPUTS,
+                         ids=[f"{row[0]} {row[1][:60]}" for row in BAD_INPUTS])
+def test_bad_input_gets_a_json_4xx(client: httpx.Client, method: str, path: str, options: dict, status: int,
+                                   error: str, words: str) -> None:
+    response = client.request(method, path, **options)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["error"] == error
+    assert words in body["message"], body["message"]
+
+
+def test_server_is_still_healthy_after_bad_input(client: httpx.Client) -> None:
+    for method, path, options, *_ in BAD_INPUTS:
+        client.request(method, path, **options)
+    assert client.get("/__admin/health").json()["status"] == "ok"
+    assert client.get("/get").status_code == 200
+
+
+@pytest.mark.parametrize("send", [requests.get, httpx.get], ids=["requests", "httpx"])
+def test_huge_header_gets_431_json(base_url: str, send) -> None:
+    response = send(f"{base_url}/get", headers={"X-Big": "a" * 70_000}, timeout=10)
+    assert response.status_code == 431
+    assert response.json()["error"] == "header_too_large"
+    assert "--max-header-bytes" in response.json()["message"]
+
+
+def test_header_just_under_the_limit_is_served(client: httpx.Client) -> None:
+    assert client.get("/get", headers={"X-Big": "a" * 15_000}).status_code == 200
+
+
+def test_unterminated_huge_head_is_cut_off_without_buffering_it(base_url: str) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /get HTTP/1.1\r\nHost: x\r\nX-Endless: " + b"a" * 200_000)  # never ends the head
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert b'"header_too_large"' in answer
+
+
+def test_large_body_within_the_limit_is_accepted(client: httpx.Client) -> None:
+    response = client.post("/post", content=b"x" * (9 * MiB))
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 9 * MiB
+
+
+def test_chunked_body_over_the_limit_gets_413(client: httpx.Client) -> None:
+    def chunks():
+        for _ in range(11):
+            yield b"x" * MiB
+
+    response = client.post("/post", content=chunks())  # no Content-Length: the limit applies while reading
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"

@@ -1,0 +1,83 @@
+"""`python -m mock_server` documents every flag, and /docs works with no network."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from mock_server.__main__ import config_from
+from mock_server.config import Config, describe
+from mock_server.routes import GROUPS
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mock_server", *args], capture_output=True, text=True, timeout=30)
+
+
+def test_help_documents_every_setting() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for item in dataclasses.fields(Config):
+        assert describe(item.name) in result.stdout, f"{describe(item.name)} is missing from --help"
+        assert item.metadata["help"].split()[0] in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--latency", "-1"], "--latency must be at least 0"),
+    (["--max-duration", "0"], "--max-duration must be positive"),
+    (["--port", "70000"], "--port must be at most 65535"),
+    (["--max-body", "lots"], "invalid int value"),
+])
+def test_bad_flags_are_refused_with_a_reason(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_flags_and_port_variable_reach_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCK_SERVER_PORT", "9100")
+    assert config_from(["--seed", "7", "--connect-latency", "0.2"]) == Config(port=9100, seed=7, connect_latency=0.2)
+
+
+def test_a_busy_port_is_explained() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_cli("--port", str(taken.getsockname()[1]))
+    assert result.returncode == 1
+    assert "cannot listen on" in result.stderr and "pick another port with --port" in result.stderr
+
+
+def test_docs_page_loads_only_local_assets(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/docs/static/") for asset in assets)
+    assert "http://" not in page.text and "https://" not in page.text
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 1000
+
+
+def test_openapi_describes_every_endpoint_with_its_limits(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.0")
+    for group in GROUPS:
+        for endpoint in group.endpoints:
+            operations = spec["paths"][endpoint.path.replace(":path}", "}")]
+            for method in endpoint.methods:
+                assert operations[method.lower()]["summary"], f"{method} {endpoint.path} has no summary"
+    delay = spec["paths"]["/delay/{seconds}"]["get"]["parameters"][0]
+    assert delay["schema"] == {"type": "number", "minimum": 0, "maximum": 10.0}
+    assert "requestBody" in spec["paths"]["/users"]["post"]
+
+
+def test_docs_and_admin_are_never_journaled(client: httpx.Client) -> None:
+    for path in ("/docs", "/openapi.json", "/__admin/health"):
+        client.get(path)
+    assert client.get("/__admin/stats").json()["requests"] == 0

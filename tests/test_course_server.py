@@ -1,0 +1,120 @@
+"""course.server finds, starts and explains the mock server, and wraps its admin API."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from course import server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def own_port(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A free port as the course's port, with no MOCK_SERVER_URL: as on a learner's machine."""
+    port = free_port()
+    monkeypatch.delenv("MOCK_SERVER_URL", raising=False)
+    monkeypatch.setenv("MOCK_SERVER_PORT", str(port))
+    return port
+
+
+@pytest.fixture
+def spawned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[subprocess.Popen[str]]]:
+    """Records the servers course.server starts, and stops them after the test."""
+    processes: list[subprocess.Popen[str]] = []
+    real_spawn = server.spawn
+
+    def recording_spawn(*args: Any, **kwargs: Any) -> tuple[subprocess.Popen[str], str]:
+        process, url = real_spawn(*args, **kwargs)
+        processes.append(process)
+        return process, url
+
+    monkeypatch.setattr(server, "spawn", recording_spawn)
+    yield processes
+    for process in processes:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def other_program(own_port: int) -> Iterator[None]:
+    """Something that is not the mock server, listening on the course's port."""
+    httpd = http.server.HTTPServer(("127.0.0.1", own_port), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_ensure_uses_mock_server_url(base_url: str) -> None:
+    assert server.ensure() == base_url
+
+
+def test_ensure_explains_a_dead_mock_server_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCK_SERVER_URL", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(server.MockServerError, match="nothing is listening there.*unset MOCK_SERVER_URL"):
+        server.ensure()
+
+
+def test_ensure_starts_a_server_when_none_runs(own_port: int, spawned: list) -> None:
+    url = server.ensure()
+    assert url == f"http://127.0.0.1:{own_port}"
+    assert requests.get(f"{url}/get", timeout=5).status_code == 200
+    assert server.ensure() == url, "a second call finds the running server"
+    assert len(spawned) == 1
+
+
+def test_ensure_explains_a_port_taken_by_another_program(other_program: None, own_port: int) -> None:
+    with pytest.raises(server.MockServerError, match=f"port {own_port} is taken by another program.*MOCK_SERVER_PORT"):
+        server.ensure()
+
+
+def test_bad_port_variable_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOCK_SERVER_URL", raising=False)
+    monkeypatch.setenv("MOCK_SERVER_PORT", "eighty")
+    with pytest.raises(server.MockServerError, match="port number"):
+        server.ensure()
+
+
+def test_run_starts_the_server_for_a_command_and_stops_it_after(own_port: int, spawned: list) -> None:
+    command = [sys.executable, "-c",
+               "import os, urllib.request; urllib.request.urlopen(os.environ['MOCK_SERVER_URL'] + '/get')"]
+    assert server.run_with_server(["--", *command]) == 0
+    assert len(spawned) == 1 and spawned[0].poll() is not None, "the server it started is stopped"
+
+
+def test_run_leaves_a_server_it_did_not_start(base_url: str) -> None:
+    command = [sys.executable, "-c", "pass"]
+    assert server.run_with_server(command) == 0
+    assert server.probe(base_url) is None
+
+
+def test_admin_wrappers(base_url: str, key: str) -> None:
+    requests.get(f"{base_url}/status/418", headers={"X-Client-Key": key}, timeout=5)
+    assert [(entry["path"], entry["status"]) for entry in server.journal(key)] == [("/status/418", 418)]
+    assert server.stats(key)["statuses"] == {"418": 1}
+    assert server.chaos(key, latency=0.1)["latency"] == 0.1
+    assert server.chaos(key)["latency"] == 0.0
+    server.reset(key)
+    assert server.journal(key) == []
+
+
+def test_loopback_is_kept_off_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    server.ensure()
+    assert os.environ["NO_PROXY"] == "internal.example,127.0.0.1,localhost"

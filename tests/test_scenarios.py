@@ -1,0 +1,114 @@
+"""Scenarios give every client key its own exact, repeatable sequence of answers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+import httpx
+import pytest
+
+PARALLEL_KEYS = 200
+
+# (path, calls per key, the statuses every key must see, in order)
+SEQUENCES = [
+    ("/flaky?fail=2", 4, [503, 503, 200, 200]),
+    ("/flaky?fail=3&status=429", 5, [429, 429, 429, 200, 200]),
+    ("/flaky?fail=0", 2, [200, 200]),
+    ("/flaky/sequence?codes=503,429,200", 5, [503, 429, 200, 200, 200]),
+    ("/flaky/sequence?codes=500,200&cycle=true", 5, [500, 200, 500, 200, 500]),
+    ("/flaky/sequence?codes=201,204,302", 4, [201, 204, 302, 302]),
+]
+
+
+async def _run_parallel(base_url: str, path: str, calls: int) -> list[list[int]]:
+    """Each of PARALLEL_KEYS clients makes `calls` calls in turn, all clients at once.
+
+    aiohttp, because httpx's AsyncClient queues this many concurrent requests slowly.
+    """
+    run = uuid.uuid4().hex[:8]
+    async with aiohttp.ClientSession(base_url) as session:
+
+        async def statuses(key: str) -> list[int]:
+            seen = []
+            for _ in range(calls):
+                async with session.get(path, headers={"X-Client-Key": key}, allow_redirects=False) as response:
+                    seen.append(response.status)
+            return seen
+
+        return await asyncio.gather(*(statuses(f"parallel-{run}-{index}") for index in range(PARALLEL_KEYS)))
+
+
+@pytest.mark.parametrize(("path", "calls", "expected"), SEQUENCES, ids=[row[0] for row in SEQUENCES])
+def test_every_parallel_key_sees_the_exact_sequence(base_url: str, path: str, calls: int, expected: list[int]) -> None:
+    results = asyncio.run(_run_parallel(base_url, path, calls))
+    assert results == [expected] * PARALLEL_KEYS
+
+
+def test_flaky_counters_are_per_request_and_reset(client: httpx.Client) -> None:
+    assert client.get("/flaky?fail=1").status_code == 503
+    assert client.post("/flaky?fail=1").status_code == 503, "POST has its own counter"
+    assert client.get("/flaky?fail=1&x=1").status_code == 503, "so does another query"
+    assert client.get("/flaky?fail=1").json() == {"ok": True, "attempt": 2, "failures_before_success": 1}
+    client.post("/__admin/reset")
+    assert client.get("/flaky?fail=1").status_code == 503
+
+
+def test_flaky_failures_say_which_attempt_and_can_carry_retry_after(client: httpx.Client) -> None:
+    first = client.get("/flaky?fail=2&retry_after=3")
+    assert first.json()["attempt"] == 1 and first.headers["retry-after"] == "3"
+    assert "retry-after" not in client.get("/flaky?fail=2").headers, "no Retry-After unless asked"
+
+
+def test_unstable_is_seeded_per_client_key(client: httpx.Client) -> None:
+    first = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
+    client.post("/__admin/reset")
+    again = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
+    assert first == again
+    assert 8 <= first.count(503) <= 32
+    assert {client.get("/unstable?failure_rate=0").status_code for _ in range(5)} == {200}
+    assert {client.get("/unstable?failure_rate=1&status=500").status_code for _ in range(5)} == {500}
+
+
+def test_ratelimited_answers_429_with_retry_after_and_ratelimit_headers(client: httpx.Client) -> None:
+    answers = [client.get("/ratelimited?limit=3&window=2") for _ in range(5)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    assert [r.headers["ratelimit-remaining"] for r in answers] == ["2", "1", "0", "0", "0"]
+    assert all(r.headers["ratelimit-limit"] == "3" for r in answers)
+    assert all(1 <= int(r.headers["ratelimit-reset"]) <= 2 for r in answers)
+    limited = answers[-1]
+    assert limited.headers["retry-after"] in ("1", "2") and limited.json()["error"] == "rate_limited"
+
+
+def test_ratelimited_retry_after_as_http_date(client: httpx.Client) -> None:
+    for _ in range(5):
+        client.get("/ratelimited?window=3")
+    limited = client.get("/ratelimited?window=3&retry_after_format=http-date")
+    assert limited.status_code == 429
+    seconds = parsedate_to_datetime(limited.headers["retry-after"]).timestamp() - time.time()
+    assert -1 <= seconds <= 4
+
+
+def test_ratelimited_window_refills(client: httpx.Client) -> None:
+    assert [client.get("/ratelimited?limit=2&window=0.3").status_code for _ in range(3)] == [200, 200, 429]
+    time.sleep(0.35)
+    assert client.get("/ratelimited?limit=2&window=0.3").status_code == 200
+
+
+def test_hang_ends_when_the_client_gives_up(client: httpx.Client) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        client.get("/hang", timeout=0.3)
+    time.sleep(0.1)  # the server notices the disconnect
+    assert client.get("/__admin/requests?path=/hang").json()["requests"][0]["status"] == 499
+
+
+def test_hang_gives_up_after_max_duration() -> None:
+    from mock_server.config import Config
+    from mock_server.server import BackgroundServer
+
+    with BackgroundServer(Config(port=0, max_duration=0.3)) as url:
+        response = httpx.get(f"{url}/hang", timeout=5)
+    assert response.status_code == 504 and "--max-duration" in response.json()["message"]
