@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
@@ -144,3 +145,32 @@ def test_chunked_body_over_the_limit_gets_413(client: httpx.Client) -> None:
     response = client.post("/post", content=chunks())  # no Content-Length: the limit applies while reading
     assert response.status_code == 413
     assert response.json()["error"] == "body_too_large"
+
+
+def test_a_bug_is_answered_with_a_json_500_and_still_raised() -> None:
+    from starlette.routing import Route
+
+    from mock_server.app import create_app
+
+    async def broken(request):
+        raise ZeroDivisionError("a bug")
+
+    app = create_app()
+    app.router.routes.append(Route("/broken", broken))  # in no shortlist: reached through the full router
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await client.get("/broken")
+
+    response = asyncio.run(call())
+    assert response.status_code == 500
+    assert response.json()["error"] == "server_bug" and "ZeroDivisionError" in response.json()["message"]
+
+    async def raising_call() -> None:
+        transport = httpx.ASGITransport(app=app)  # re-raised, so uvicorn logs the traceback
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            await client.get("/broken")
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(raising_call())

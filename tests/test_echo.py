@@ -38,6 +38,10 @@ def test_multipart_echo_shows_files_and_fields(client: httpx.Client) -> None:
     assert body["form"] == {"note": "hi"}
 
 
+def test_echoed_url_keeps_the_encoding_the_client_sent(client: httpx.Client, base_url: str) -> None:
+    assert client.get("/anything/a%20b/c?x=%2F&y=").json()["url"] == f"{base_url}/anything/a%20b/c?x=%2F&y="
+
+
 def test_anything_accepts_any_method_and_path(client: httpx.Client) -> None:
     body = client.request("PATCH", "/anything/deep/path?x=1", json=[1, 2]).json()
     assert body["method"] == "PATCH"

@@ -38,6 +38,8 @@ def compact_json(value: Any) -> bytes:
 def arguments(request: Request) -> dict[str, str | list[str]]:
     """Query arguments: a string each, or a list when repeated (as httpbin shows them)."""
     args: dict[str, Any] = {}
+    if not request.scope["query_string"]:
+        return args
     for name, value in request.query_params.multi_items():
         if name in args:
             args[name] = [*args[name], value] if isinstance(args[name], list) else [args[name], value]
@@ -46,12 +48,21 @@ def arguments(request: Request) -> dict[str, str | list[str]]:
     return args
 
 
+def request_url(request: Request) -> str:
+    """The URL as the client sent it (percent-encoding kept), with the Host it addressed."""
+    scope = request.scope
+    host = request.headers.get("host") or "{}:{}".format(*scope["server"])
+    query = scope["query_string"]
+    path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+    return f"{scope['scheme']}://{host}{path}" + (f"?{query.decode('latin-1')}" if query else "")
+
+
 def basics(request: Request) -> dict[str, Any]:
     return {
         "args": arguments(request),
         "headers": header_dict(request.headers.raw),
         "origin": request.client.host if request.client else None,
-        "url": str(request.url),
+        "url": request_url(request),
     }
 
 
@@ -73,7 +84,9 @@ def as_text(raw: bytes) -> str:
 
 async def with_body(request: Request) -> dict[str, Any]:
     """The full echo: basics plus data, form, files and json."""
-    body = await request.body()
+    headers = request.headers
+    has_body = "content-length" in headers or "transfer-encoding" in headers  # else none, by HTTP/1.1
+    body = await request.body() if has_body else b""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     form: dict[str, Any] = {}
     files: dict[str, Any] = {}
