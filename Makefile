@@ -4,7 +4,8 @@
 #   make server   run the mock server in the foreground
 #   make bench    measure the mock server
 #   make clean    remove .venv, caches and logs
-# Use another port with PORT=8766, another Python with PYTHON=python3.12; compare the
+# Use another port with PORT=8766, another Python with PYTHON=python3.12, pass options to
+# JupyterLab with LAB_ARGS="--no-browser"; compare the
 # mock server with httpbin: make bench BENCH_ARGS="--httpbin-python /path/to/venv/bin/python".
 
 PYTHON ?= python3
@@ -23,7 +24,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@touch $@
 
 lab: $(INSTALLED)
-	$(PY) -m course.server run -- $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" notebooks/00_welcome.ipynb
+	$(PY) -m course.server run -- $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_welcome.ipynb
 
 test: $(INSTALLED)
 	$(PY) -m pytest
