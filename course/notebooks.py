@@ -23,6 +23,9 @@ from mock_server.process import spawn
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMEOUT = 120
+# The kernel's own warnings (e.g. "running over TCP without encryption", which is about its
+# local control sockets) are noise in a learner's terminal.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
 def normalise(notebook: nbformat.NotebookNode) -> None:
@@ -36,7 +39,8 @@ def normalise(notebook: nbformat.NotebookNode) -> None:
 def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
-        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", extra_arguments=QUIET_KERNEL,
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     normalise(notebook)
     nbformat.write(notebook, path)

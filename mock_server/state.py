@@ -149,6 +149,7 @@ class ClientState:
         self.requests = 0
         self.statuses: dict[int, int] = {}
         self.connections = 0
+        self.connections_open = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.chaos: Chaos | None = None
@@ -177,6 +178,7 @@ class ClientState:
             "requests": self.requests,
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
             "connections_opened": self.connections,
+            "connections_open": self.connections_open,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
         }
@@ -217,6 +219,7 @@ class Connection:
         seen = self.clients.get(client.key)
         if seen is None or seen[0] != client.epoch:
             client.connections += 1
+            client.connections_open += 1
             seen = self.clients[client.key] = (client.epoch, client.connections)
         return seen[1]
 
@@ -269,6 +272,10 @@ class ServerState:
     def close_connection(self, connection: Connection) -> None:
         self.connections_open -= 1
         connection.lost.set_result(None)
+        for key, (epoch, _) in connection.clients.items():
+            client = self.clients.get(key)
+            if client is not None and client.epoch == epoch:
+                client.connections_open -= 1
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -173,3 +173,15 @@ def test_server_stats_count_tcp_connections(base_url: str) -> None:
     time.sleep(0.1)
     after = requests.get(f"{base_url}/__admin/stats/server", timeout=10).json()
     assert after["connections_opened"] >= before + 4
+
+
+def test_connections_open_drops_when_the_client_closes(base_url: str, key: str) -> None:
+    def open_now() -> int:
+        time.sleep(0.2)  # the server hears about a closed connection a moment later
+        return requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": key}, timeout=10).json()["connections_open"]
+
+    session = requests.Session()
+    session.get(f"{base_url}/get", headers={"X-Client-Key": key}, timeout=10)
+    assert open_now() == 1, "the Session keeps its connection open for reuse"
+    session.close()
+    assert open_now() == 0

@@ -140,3 +140,26 @@ def test_token_endpoint_accepts_basic_client_auth_and_refuses_bad_secrets(client
                                                  ({}, 401)])
 def test_api_key(client: httpx.Client, headers: dict[str, str], status: int) -> None:
     assert client.get("/api-key", headers=headers).status_code == status
+
+
+def sign(method: str, target: str, body: bytes = b"") -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(b"course-signing-secret", f"{method}\n{target}\n".encode() + body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(("method", "target", "body"), [("GET", "/signed", b""), ("GET", "/signed?a=1&b=%2F", b""),
+                                                        ("POST", "/signed", b'{"amount": 5}')])
+def test_signed_requests_are_accepted(client: httpx.Client, method: str, target: str, body: bytes) -> None:
+    response = client.request(method, target, content=body, headers={"X-Signature": sign(method, target, body)})
+    assert response.status_code == 200, response.text
+    assert response.json()["signed_string"] == f"{method}\n{target}\n" + body.decode()
+
+
+def test_bad_or_missing_signatures_are_refused_with_what_was_signed(client: httpx.Client) -> None:
+    wrong = client.post("/signed", content=b"changed", headers={"X-Signature": sign("POST", "/signed", b"original")})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "bad_signature"
+    assert wrong.json()["signed_string"] == "POST\n/signed\nchanged"
+    missing = client.get("/signed")
+    assert missing.status_code == 401 and missing.json()["error"] == "missing_signature"

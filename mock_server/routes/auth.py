@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..endpoints import Group, Param
+from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
 from ..state import client_state, remember, server_state
 from .echo import read_form
@@ -17,6 +19,7 @@ from .echo import read_form
 group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, and API keys.")
 
 CLIENT_ID, CLIENT_SECRET = "course", "course-secret"
+SIGNING_SECRET = "course-signing-secret"
 MAX_TOKENS = 10_000  # the oldest token is forgotten beyond this
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="mock-server"'}
 FORM = "application/x-www-form-urlencoded"
@@ -123,3 +126,30 @@ async def api_key(request: Request) -> Response:
     if sent != server_state(request).config.api_key:
         raise ApiError(403, "invalid_api_key", "this API key is not valid")
     return JSONResponse({"authenticated": True})
+
+
+def string_to_sign(method: str, target: str, body: bytes) -> bytes:
+    """What /signed expects you to sign: the method, the path with its query, then the body."""
+    return f"{method}\n{target}\n".encode() + body
+
+
+@group.route("/signed", methods=ALL_METHODS)
+async def signed(request: Request) -> Response:
+    """200 if X-Signature holds the request's HMAC-SHA256 signature, in hex.
+
+    Sign `METHOD + "\\n" + PATH?QUERY + "\\n" + BODY` with the key `course-signing-secret`, as many
+    APIs ask (a custom requests AuthBase is the place to do it). A wrong signature gets a 401 that
+    shows the exact string the server signed, so you can compare it with yours.
+    """
+    query = request.scope["query_string"].decode("latin-1")
+    target = request.scope["raw_path"].decode("latin-1") + (f"?{query}" if query else "")
+    message = string_to_sign(request.method, target, await request.body())
+    expected = hmac.new(SIGNING_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    sent = request.headers.get("x-signature")
+    if sent is None:
+        raise ApiError(401, "missing_signature", "send X-Signature: the hex HMAC-SHA256 of METHOD\\nPATH?QUERY\\nBODY "
+                       "with the key course-signing-secret", signed_string=message.decode("utf-8", "replace"))
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(401, "bad_signature", "X-Signature does not match the request",
+                       signed_string=message.decode("utf-8", "replace"))
+    return JSONResponse({"authenticated": True, "signed_string": message.decode("utf-8", "replace")})
