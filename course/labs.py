@@ -263,13 +263,13 @@ def report(results: list[Result]) -> str:
 def grade_command(wanted: Sequence[str]) -> int:
     from tqdm.auto import tqdm
 
-    from .server import ensure
+    from .server import running
 
-    ensure()  # the labs need the mock server; start it once, here, rather than in every kernel
     paths = find_labs(wanted)
     cells = sum(cell.cell_type == "code" for path in paths for cell in nbformat.read(path, as_version=4).cells)
     results: list[Result] = []
-    with tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
+    # The labs need the mock server: start it once here (if none runs) rather than in every kernel.
+    with running(), tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
         for path in paths:
             progress.set_postfix_str(path.name)
             results += grade(path, on_cell=lambda: progress.update())

@@ -21,6 +21,8 @@ from nbclient import NotebookClient
 
 from mock_server.process import spawn
 
+from .server import DEFAULT_PORT
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMEOUT = 120
 # The kernel's own warnings (e.g. "running over TCP without encryption", which is about its
@@ -56,7 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(path) for path in args.paths if not path.is_file()]
     if missing:
         cli.error(f"no such notebook: {', '.join(missing)}")
-    server, url = spawn(log=Path(tempfile.gettempdir()) / "http-clients-course-notebooks.log")
+    log = Path(tempfile.gettempdir()) / "http-clients-course-notebooks.log"
+    try:  # the course's own port when free, so saved outputs show the URL learners see
+        server, url = spawn(port=DEFAULT_PORT, log=log)
+    except RuntimeError:
+        server, url = spawn(log=log)
     os.environ["MOCK_SERVER_URL"] = url
     try:
         for path in args.paths:

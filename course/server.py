@@ -16,7 +16,8 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,17 +173,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def run_with_server(cmd: list[str]) -> int:
-    """Run `cmd` with a healthy server and MOCK_SERVER_URL set; stop the server afterwards if
-    this call started it (a server you started yourself keeps running)."""
-    command = cmd[1:] if cmd[:1] == ["--"] else cmd
-    if not command:
-        raise MockServerError("give a command to run, e.g. `python -m course.server run -- jupyter lab`")
+@contextmanager
+def running() -> Iterator[str]:
+    """A healthy server for the duration of a `with` block: the one already running, or one
+    started here and stopped at the end (a server someone else started keeps running)."""
     process = None
     try:
         if not os.environ.get(URL_VARIABLE) and probe(local_url()) == REFUSED:
             process = start()
-        url = ensure()
+        yield ensure()
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(10)
+
+
+def run_with_server(cmd: list[str]) -> int:
+    """Run `cmd` with a healthy server and MOCK_SERVER_URL set (what `make lab` does)."""
+    command = cmd[1:] if cmd[:1] == ["--"] else cmd
+    if not command:
+        raise MockServerError("give a command to run, e.g. `python -m course.server run -- jupyter lab`")
+    with running() as url:
         print(f"mock server: {url}  (API docs: {url}/docs; log: {log_path()})", flush=True)
         child = subprocess.Popen(command, env={**os.environ, URL_VARIABLE: url})
         while True:
@@ -190,10 +201,6 @@ def run_with_server(cmd: list[str]) -> int:
                 return child.wait()
             except KeyboardInterrupt:
                 continue  # Ctrl-C reaches the child too; wait for it to shut down
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(10)
 
 
 if __name__ == "__main__":

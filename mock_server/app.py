@@ -137,7 +137,7 @@ class TrafficMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(UNTRACKED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        raw_key, content_length = _scan_headers(scope["headers"])
+        raw_key, content_length, chunked = _scan_headers(scope["headers"])
         try:
             key = parse_client_key(raw_key)
         except ApiError as exc:
@@ -166,36 +166,35 @@ class TrafficMiddleware:
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
 
-        keep = config.journal_body_bytes
-
-        async def tracked_receive() -> Message:
-            message = await receive()
-            chunk = message.get("body", b"")
-            if chunk:
-                entry.body_size += len(chunk)
-                if len(entry.body) < keep:
-                    entry.body += chunk[: keep - len(entry.body)]
-                if entry.body_size > config.max_body:
-                    raise _body_too_large(config)
-            return message
-
         async def tracked_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = 499 if _gone(connection) else message["status"]
             await send(message)
 
         try:
-            if content_length is not None and content_length > config.max_body:
-                await _body_too_large(config).response()(scope, tracked_receive, tracked_send)
+            if content_length > config.max_body:  # refuse at once, without reading it
+                await _body_too_large(config).response()(scope, receive, tracked_send)
                 return
+            if chunked or content_length:
+                # Read the whole body first, so the journal shows it even when the endpoint
+                # never looks at it (a POST to /flaky is still a POST with a body).
+                try:
+                    body = await _read_body(receive, config)
+                except ApiError as exc:
+                    await exc.response()(scope, receive, tracked_send)
+                    return
+                if body is None:
+                    return  # the client left halfway through sending it
+                entry.body, entry.body_size = body[: config.journal_body_bytes], len(body)
+                receive = _replay(body, receive)
             chaos = client.chaos or state.default_chaos
             delay = _chaos_delay(chaos, client, first_on_connection)
             if delay:
                 await asyncio.sleep(delay)
             if chaos.failure_rate and client.random("chaos-failures").random() < chaos.failure_rate:
-                await _chaos_failure(chaos, client)(scope, tracked_receive, tracked_send)
+                await _chaos_failure(chaos, client)(scope, receive, tracked_send)
                 return
-            await self.app(scope, tracked_receive, tracked_send)
+            await self.app(scope, receive, tracked_send)
         finally:
             if entry.status is None:
                 # 499: the client left before any response (nginx's code); else the app failed.
@@ -206,6 +205,37 @@ class TrafficMiddleware:
             state.in_flight -= 1
 
 
+async def _read_body(receive: Receive, config: Config) -> bytes | None:
+    """The request body, or None if the client disconnected; a 413 ApiError past the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > config.max_body:
+            raise _body_too_large(config)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that hands the app the body already read, then waits for a disconnect."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 def _gone(connection: Connection | None) -> bool:
     return connection is not None and connection.lost.done()
 
@@ -213,15 +243,17 @@ def _gone(connection: Connection | None) -> bool:
 _KEY_HEADER = CLIENT_KEY_HEADER.encode()
 
 
-def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int | None]:
-    """The X-Client-Key and Content-Length values, in one pass over the headers."""
-    key = length = None
+def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int, bool]:
+    """X-Client-Key, Content-Length and whether the body is chunked, in one pass over the headers."""
+    key, length, chunked = None, 0, False
     for name, value in headers:
         if name == _KEY_HEADER:
             key = value.decode("latin-1")
         elif name == b"content-length" and value.isdigit():
             length = int(value)
-    return key, length
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return key, length, chunked
 
 
 def _body_too_large(config: Config) -> ApiError:

@@ -50,6 +50,14 @@ def parse_client_key(key: str | None) -> str:
     return key
 
 
+def put(store: OrderedDict[str, V], key: str, value: V, cap: int) -> None:
+    """Set store[key] as the newest entry (replacing any old one); forget the oldest when full."""
+    store.pop(key, None)
+    if len(store) >= cap:
+        store.popitem(last=False)
+    store[key] = value
+
+
 def remember(store: MutableMapping[str, V], key: str, make: Callable[[], V], cap: int) -> V:
     """Get or create store[key]; when the store is full, forget its oldest entry."""
     if key not in store:
@@ -91,7 +99,7 @@ class JournalEntry:
         self.path: str = scope["path"]
         self.query: bytes = scope["query_string"]
         self.headers: list[tuple[bytes, bytes]] = scope["headers"]
-        self.body = bytearray()
+        self.body = b""
         self.body_size = 0
         self.status: int | None = None
         self.connection = connection

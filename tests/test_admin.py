@@ -185,3 +185,10 @@ def test_connections_open_drops_when_the_client_closes(base_url: str, key: str) 
     assert open_now() == 1, "the Session keeps its connection open for reuse"
     session.close()
     assert open_now() == 0
+
+
+@pytest.mark.parametrize("path", ["/flaky?fail=1", "/status/201", "/delay/0"])
+def test_journal_shows_bodies_the_endpoint_never_read(client: httpx.Client, path: str) -> None:
+    client.post(path, json={"order": 42})
+    entry = client.get("/__admin/requests").json()["requests"][0]
+    assert (entry["body"], entry["body_size"]) == ('{"order":42}', 12)

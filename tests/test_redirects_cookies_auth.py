@@ -163,3 +163,12 @@ def test_bad_or_missing_signatures_are_refused_with_what_was_signed(client: http
     assert wrong.json()["signed_string"] == "POST\n/signed\nchanged"
     missing = client.get("/signed")
     assert missing.status_code == 401 and missing.json()["error"] == "missing_signature"
+
+
+def test_a_token_reissued_after_a_reset_gets_a_fresh_expiry(client: httpx.Client) -> None:
+    first = token(client, expires_in="1")
+    time.sleep(1.1)
+    client.post("/__admin/reset")
+    again = token(client, expires_in="1")
+    assert again["access_token"] == first["access_token"], "tokens are seeded, so they repeat after a reset"
+    assert client.get("/bearer", headers={"Authorization": f"Bearer {again['access_token']}"}).status_code == 200

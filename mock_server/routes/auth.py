@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
-from ..state import client_state, remember, server_state
+from ..state import client_state, put, server_state
 from .echo import read_form
 
 group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, and API keys.")
@@ -85,7 +85,8 @@ async def token(request: Request) -> Response:
     if "expires_in" in form:
         lifetime = Param("expires_in", int, minimum=1, maximum="token_ttl").parse(str(form["expires_in"]), state.config)
     access_token = client_state(request).new_secret("token")
-    remember(state.tokens, access_token, lambda: (CLIENT_ID, time.monotonic() + lifetime), MAX_TOKENS)
+    # Tokens repeat after a reset (they are seeded), so a reissued token must get a fresh expiry.
+    put(state.tokens, access_token, (CLIENT_ID, time.monotonic() + lifetime), MAX_TOKENS)
     return JSONResponse(
         {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime},
         headers={"Cache-Control": "no-store"},

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..endpoints import Group, Param
 from ..errors import ApiError
-from ..state import client_state, remember, server_state
+from ..state import client_state, put, server_state
 from .echo import FORM_TYPES, read_form
 
 group = Group("Cookies and sessions", "Set, read and delete cookies; log in to get a session cookie.")
@@ -96,7 +96,7 @@ async def login(request: Request) -> Response:
     if (username, password) != (USERNAME, PASSWORD):
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     session = client_state(request).new_secret("session")
-    remember(server_state(request).sessions, session, lambda: username, MAX_SESSIONS)
+    put(server_state(request).sessions, session, username, MAX_SESSIONS)
     response = JSONResponse({"logged_in": True, "user": username})
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax")
     return response
