@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def checks_that_pass_on_the_lab(solution: Path, directory: Path) -> list[str]:
 def private_server() -> Iterator[None]:
     """Labs reset their client key as they start; a server of their own keeps these runs apart
     from nbval's run of the same solutions on the session server."""
-    process, url = spawn(log=Path(os.environ.get("TMPDIR", "/tmp")) / f"labs-test-{os.getpid()}.log")
+    process, url = spawn(log=Path(tempfile.gettempdir()) / f"labs-test-{os.getpid()}.log")
     previous = os.environ["MOCK_SERVER_URL"]
     os.environ["MOCK_SERVER_URL"] = url
     yield

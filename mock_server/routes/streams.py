@@ -143,7 +143,7 @@ async def download(request: Request, nbytes: int, seed: int | None, chunk_size: 
 @group.route("/range/{n}", Param("n", int, "path", minimum=1, maximum="max_bytes"))
 async def range_(request: Request, n: int) -> Response:
     """`n` bytes of the alphabet, repeated; send Range: bytes=START-END to get a part (206)."""
-    return ranged_response(request, n, f'"range-{n}"', functools.partial(letter_chunks), "text/plain")
+    return ranged_response(request, n, f'"range-{n}"', letter_chunks, "text/plain")
 
 
 @group.route(
