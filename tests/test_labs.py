@@ -73,11 +73,18 @@ def test_labs_are_a_fresh_build_of_the_solutions() -> None:
     assert labs.stale() == []
 
 
-def test_check_command_names_stale_labs(tmp_path: Path) -> None:
+@pytest.fixture
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    """solutions/ holding the fixture solution, and labs/ freshly built from it."""
     solutions, built = tmp_path / "solutions", tmp_path / "labs"
     solutions.mkdir()
     fixture_solution(solutions)
     assert labs.build(solutions, built) == 0
+    return solutions, built
+
+
+def test_check_command_names_stale_labs(built: tuple[Path, Path]) -> None:
+    solutions, built = built
     assert labs.stale(solutions, built) == []
     (built / "99_fixture_lab.ipynb").write_text("{}")
     (built / "98_orphan_lab.ipynb").write_text("{}")
@@ -125,11 +132,9 @@ def test_badly_shaped_solutions_are_explained(tmp_path: Path, cells: list, messa
         labs.build_lab(path)
 
 
-def test_build_keeps_a_lab_the_learner_changed_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    solutions, built = tmp_path / "solutions", tmp_path / "labs"
-    solutions.mkdir()
-    fixture_solution(solutions)
-    labs.build(solutions, built)
+def test_build_keeps_a_lab_the_learner_changed_unless_forced(built: tuple[Path, Path],
+                                                             capsys: pytest.CaptureFixture) -> None:
+    solutions, built = built
     lab_path = built / "99_fixture_lab.ipynb"
     work = nbformat.read(lab_path, as_version=4)
     work.cells[5].source = 'greeting = "hello"'
@@ -145,11 +150,8 @@ def test_build_keeps_a_lab_the_learner_changed_unless_forced(tmp_path: Path, cap
     assert labs.stale(solutions, built) == []
 
 
-def test_running_cells_alone_does_not_count_as_changes(tmp_path: Path) -> None:
-    solutions, built = tmp_path / "solutions", tmp_path / "labs"
-    solutions.mkdir()
-    fixture_solution(solutions)
-    labs.build(solutions, built)
+def test_running_cells_alone_does_not_count_as_changes(built: tuple[Path, Path]) -> None:
+    solutions, built = built
     lab_path = built / "99_fixture_lab.ipynb"
     ran = nbformat.read(lab_path, as_version=4)
     ran.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
