@@ -133,9 +133,12 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
         raise MockServerError(f"{method} /__admin/{path} failed: {exc.code} {exc.read().decode()}") from None
 
 
-def journal(key: str, *, method: str | None = None, path: str | None = None, last: int | None = None) -> list[dict[str, Any]]:
-    """The requests the server received from client `key`, oldest first."""
-    return _admin("GET", "requests", key, {"method": method, "path": path, "last": last})["requests"]
+def journal(
+    key: str, *, method: str | None = None, path: str | None = None, query: str | None = None, last: int | None = None
+) -> list[dict[str, Any]]:
+    """The requests the server received from client `key`, oldest first; filter by method, path
+    or exact query string (`query="fail=2&demo=x"`)."""
+    return _admin("GET", "requests", key, {"method": method, "path": path, "query": query, "last": last})["requests"]
 
 
 def stats(key: str) -> dict[str, Any]:

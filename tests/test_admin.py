@@ -35,6 +35,8 @@ def test_journal_records_what_the_server_saw(client: httpx.Client, key: str) -> 
     assert (second["status"], second["connection"]) == (404, first["connection"])
     assert client.get("/__admin/requests?method=get").json()["count"] == 1
     assert client.get("/__admin/requests?path=/post").json()["requests"][0]["id"] == 1
+    assert [e["id"] for e in client.get("/__admin/requests", params={"query": "x=1"}).json()["requests"]] == [1]
+    assert client.get("/__admin/requests", params={"query": ""}).json()["requests"][0]["id"] == 2
     assert client.get("/__admin/requests?last=1").json()["requests"][0]["id"] == 2
 
 

@@ -107,6 +107,7 @@ def test_run_leaves_a_server_it_did_not_start(base_url: str) -> None:
 def test_admin_wrappers(base_url: str, key: str) -> None:
     requests.get(f"{base_url}/status/418", headers={"X-Client-Key": key}, timeout=5)
     assert [(entry["path"], entry["status"]) for entry in server.journal(key)] == [("/status/418", 418)]
+    assert server.journal(key, path="/status/418", query="") == server.journal(key)
     assert server.stats(key)["statuses"] == {"418": 1}
     assert server.chaos(key, latency=0.1)["latency"] == 0.1
     assert server.chaos(key)["latency"] == 0.0

@@ -46,9 +46,12 @@ async def health(request: Request) -> Response:
     "/__admin/requests",
     Param("method", str, default=None, description="only requests with this method"),
     Param("path", str, default=None, description="only requests to this path"),
+    Param("query", str, default=None, description="only requests with exactly this query string (a=1&b=2)"),
     Param("last", int, default=None, minimum=1, maximum="journal_size", description="only the newest N"),
 )
-async def requests(request: Request, method: str | None, path: str | None, last: int | None) -> Response:
+async def requests(
+    request: Request, method: str | None, path: str | None, query: str | None, last: int | None
+) -> Response:
     """The journal: the requests this client key sent, oldest first, as the server saw them.
 
     Secrets (Authorization, Cookie, X-API-Key) are redacted; bodies are cut at the server's
@@ -57,7 +60,9 @@ async def requests(request: Request, method: str | None, path: str | None, last:
     limit = server_state(request).config.journal_body_bytes
     entries = [
         entry for entry in caller(request).journal
-        if (method is None or entry.method == method.upper()) and (path is None or entry.path == path)
+        if (method is None or entry.method == method.upper())
+        and (path is None or entry.path == path)
+        and (query is None or entry.query.decode("latin-1") == query)
     ]
     if last is not None:
         entries = entries[-last:]
