@@ -19,9 +19,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from mock_server.contract import DEFAULT_PORT, URL_VARIABLE
 from mock_server.process import spawn
-
-from .server import DEFAULT_PORT
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMEOUT = 120
@@ -63,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server, url = spawn(port=DEFAULT_PORT, log=log)
     except RuntimeError:
         server, url = spawn(log=log)
-    os.environ["MOCK_SERVER_URL"] = url
+    os.environ[URL_VARIABLE] = url
     try:
         for path in args.paths:
             print(f"running {path}", flush=True)

@@ -16,16 +16,14 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server.process import SERVICE, spawn
+from mock_server.contract import CLIENT_KEY_HEADER, DEFAULT_PORT, PORT_VARIABLE, SERVICE, URL_VARIABLE
+from mock_server.process import spawn
 
-DEFAULT_PORT = 8765
-URL_VARIABLE = "MOCK_SERVER_URL"
-PORT_VARIABLE = "MOCK_SERVER_PORT"  # the server's --port reads it too
 REFUSED = "nothing is listening there"
 # Admin calls bypass any HTTP proxy: the server is always on this machine.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -58,6 +56,21 @@ def ensure() -> str:
     $MOCK_SERVER_PORT (8765), starting it first if nothing answers there.
     """
     _keep_loopback_off_proxies()
+    url = _find_or_start()
+    _healthy[_where()] = url
+    return url
+
+
+# The healthy server's URL, per setting of the variables that choose it: the admin helpers use it
+# without probing /__admin/health before every call.
+_healthy: dict[tuple[str, str], str] = {}
+
+
+def _where() -> tuple[str, str]:
+    return os.environ.get(URL_VARIABLE, ""), os.environ.get(PORT_VARIABLE, "")
+
+
+def _find_or_start() -> str:
     url = os.environ.get(URL_VARIABLE, "").rstrip("/")
     if url:
         problem = probe(url)
@@ -121,23 +134,41 @@ def _keep_loopback_off_proxies() -> None:
 
 
 def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+    base = _healthy.get(_where()) or ensure()
     query = {name: value for name, value in (query or {}).items() if value is not None}
-    url = f"{ensure()}/__admin/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    url = f"{base}/__admin/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
     data = None if body is None else json.dumps(body).encode()
-    headers = {"X-Client-Key": key, **({"Content-Type": "application/json"} if data else {})}
+    headers = {CLIENT_KEY_HEADER: key, **({"Content-Type": "application/json"} if data else {})}
     request = urllib.request.Request(url, data, headers, method=method)
     try:
         with _DIRECT.open(request, timeout=10) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:
         raise MockServerError(f"{method} /__admin/{path} failed: {exc.code} {exc.read().decode()}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        _healthy.pop(_where(), None)
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise MockServerError(
+            f"the mock server at {base} stopped answering ({reason}), and what it recorded went with it. "
+            "Run the notebook's first cell again (its ensure() starts a new server), then the cells you need."
+        ) from None
 
 
 def journal(
-    key: str, *, method: str | None = None, path: str | None = None, query: str | None = None, last: int | None = None
+    key: str,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    query: str | Mapping[str, Any] | None = None,
+    last: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The requests the server received from client `key`, oldest first; filter by method, path
-    or exact query string (`query="fail=2&demo=x"`)."""
+    """The requests the server received from client `key`, oldest first.
+
+    Filter by method, path, or query: the parameters a request sent, as a dict
+    (`query={"fail": 2, "demo": "x"}`, encoded as `params=` encodes them) or as the exact query string.
+    """
+    if isinstance(query, Mapping):
+        query = urllib.parse.urlencode(query, doseq=True)
     return _admin("GET", "requests", key, {"method": method, "path": path, "query": query, "last": last})["requests"]
 
 

@@ -23,7 +23,8 @@ from .config import Config, describe
 from .errors import ApiError, error_response
 from .routes import GROUPS
 from .routes.resources import build_collections
-from .state import CLIENT_KEY_HEADER, Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
+from .contract import CLIENT_KEY_HEADER
+from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
 
 # Paths that are about the server rather than part of the simulated API: never journaled,
 # never slowed down or failed by chaos.
@@ -240,7 +241,7 @@ def _gone(connection: Connection | None) -> bool:
     return connection is not None and connection.lost.done()
 
 
-_KEY_HEADER = CLIENT_KEY_HEADER.encode()
+_KEY_HEADER = CLIENT_KEY_HEADER.lower().encode()
 
 
 def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int, bool]:

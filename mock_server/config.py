@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .contract import DEFAULT_PORT, PORT_VARIABLE
+
 MiB = 1024 * 1024
 
 
@@ -17,7 +19,7 @@ class Config:
     """Settings for one mock server. `python -m mock_server --help` lists them all."""
 
     host: str = _opt("127.0.0.1", "interface to bind; keep it on loopback")
-    port: int = _opt(8765, "TCP port (0 picks a free one)", env="MOCK_SERVER_PORT")
+    port: int = _opt(DEFAULT_PORT, "TCP port (0 picks a free one)", env=PORT_VARIABLE)
     seed: int = _opt(0, "seed for every generated value: ids, uuids, bytes, flaky draws")
     latency: float = _opt(0.0, "seconds added to every non-admin response")
     jitter: float = _opt(0.0, "up to this many extra seconds, drawn per request (seeded)")

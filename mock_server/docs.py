@@ -12,16 +12,17 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from .config import Config
+from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN, DEFAULT_CLIENT_KEY
 from .endpoints import Endpoint, Param
 from .routes import GROUPS
 
 TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
 CLIENT_KEY = {
-    "name": "X-Client-Key",
+    "name": CLIENT_KEY_HEADER,
     "in": "header",
     "required": False,
-    "description": "whose state, counters and journal this request uses (default: anon)",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,64}$"},
+    "description": f"whose state, counters and journal this request uses (default: {DEFAULT_CLIENT_KEY})",
+    "schema": {"type": "string", "pattern": f"^{CLIENT_KEY_PATTERN}$"},
 }
 PAGE = """<!DOCTYPE html>
 <html lang="en">

@@ -1,4 +1,4 @@
-"""Running the mock server as a child process, and recognising it when it answers.
+"""Running the mock server as a child process.
 
 Kept free of server imports, so notebooks can start the server without loading it.
 """
@@ -11,8 +11,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-READY_PREFIX = "mock server ready at "
-SERVICE = "http-clients-course mock server"  # what /__admin/health calls itself
+from .contract import READY_PREFIX
+
 
 
 def spawn(args: Sequence[str] = (), *, port: int = 0, log: Path, timeout: float = 20.0) -> tuple[subprocess.Popen[str], str]:

@@ -22,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .app import create_app
 from .config import Config, describe
-from .process import READY_PREFIX
+from .contract import READY_PREFIX
 from .state import ServerState
 
 # How long a rejected connection keeps draining what the client still sends, so that the

@@ -19,13 +19,12 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from .config import Config
+from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN, CLIENT_KEY_RULE, DEFAULT_CLIENT_KEY
 from .errors import ApiError
 
 V = TypeVar("V")
 
-DEFAULT_CLIENT_KEY = "anon"
-CLIENT_KEY_HEADER = "x-client-key"
-_CLIENT_KEY = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
+_CLIENT_KEY = re.compile(CLIENT_KEY_PATTERN)
 REDACTED = "[redacted]"
 # How many named counters, random streams or limiter windows one client key may hold.
 MAX_ENTRIES_PER_CLIENT = 1000
@@ -44,7 +43,7 @@ def parse_client_key(key: str | None) -> str:
         raise ApiError(
             400,
             "invalid_client_key",
-            "X-Client-Key must be 1 to 64 characters from A-Z a-z 0-9 . _ : @ -",
+            f"{CLIENT_KEY_HEADER} must be {CLIENT_KEY_RULE}",
             client_key=key[:80],
         )
     return key

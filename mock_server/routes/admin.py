@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from ..config import describe
 from ..endpoints import Group, Param
 from ..errors import ApiError
-from ..process import SERVICE
-from ..state import CLIENT_KEY_HEADER, Chaos, ClientState, parse_client_key, server_state
+from ..contract import CLIENT_KEY_HEADER, SERVICE
+from ..state import Chaos, ClientState, parse_client_key, server_state
 from .resources import Strict, json_object, validated
 
 group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")

@@ -1,0 +1,16 @@
+"""What the mock server and its clients (course.server, the tests, `make`) agree on.
+
+Kept free of imports, so anything can read it without loading the server.
+"""
+
+DEFAULT_PORT = 8765
+PORT_VARIABLE = "MOCK_SERVER_PORT"  # the port the course uses; the server's --port reads it too
+URL_VARIABLE = "MOCK_SERVER_URL"  # set it to use a server that is already running (the tests do)
+
+CLIENT_KEY_HEADER = "X-Client-Key"  # whose state, counters and journal a request uses
+CLIENT_KEY_PATTERN = r"[A-Za-z0-9._:@-]{1,64}"
+CLIENT_KEY_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ : @ -"
+DEFAULT_CLIENT_KEY = "anon"  # requests without the header share it
+
+SERVICE = "http-clients-course mock server"  # what /__admin/health calls itself
+READY_PREFIX = "mock server ready at "  # the one line the server prints, once it listens
