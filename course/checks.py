@@ -175,7 +175,7 @@ def record_runs() -> Path | None:
         cell_id = getattr(result.info, "cell_id", None)
         if not cell_id:
             return
-        ran[cell_id] = {"sha256": source_hash(result.info.raw_cell), "ok": bool(result.success)}
+        ran[cell_id] = {"sha256": source_hash(result.info.raw_cell), "ok": bool(result.success), "at": time.time()}
         temporary = record.with_name(record.name + ".tmp")
         try:
             temporary.write_text(json.dumps({"notebook": notebook.name, "cells": ran}))

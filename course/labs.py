@@ -1,17 +1,18 @@
-"""Labs: generated from the solutions, kept fresh, and graded.
+"""Labs: built from the solutions, kept fresh, and graded.
 
     python -m course.labs build [--force]   write labs/ from solutions/ (`make labs`)
     python -m course.labs check             exit 1, naming the files, if labs/ is not a fresh build
-    python -m course.labs grade [LAB ...]   run your labs and report each exercise (`make check LAB=01`)
+    python -m course.labs grade [LAB ...]   grade your labs in work/labs/ (`make check LAB=01`)
 
 A solution notebook marks what the learner writes with nbgrader's delimiters, on lines of their
 own inside code cells:
 
     ### BEGIN SOLUTION / ### END SOLUTION        becomes a stub that raises NotImplementedError
-    ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS is removed from the lab
+    ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS is removed from the lab (grading runs it)
 
 Each exercise starts with a markdown heading "## Exercise N · Title" and ends with a code cell
-tagged `check`, whose assertions say what is wrong when they fail.
+tagged `check`, whose assertions say what is wrong when they fail. A lab keeps its solution's
+cell ids: grading (course.grading) matches the learner's answer cells to the solution by id.
 """
 
 from __future__ import annotations
@@ -21,30 +22,29 @@ import copy
 import hashlib
 import json
 import re
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 
-from .notebooks import CELL_TIMEOUT, QUIET_KERNEL, normalise
+from .notebooks import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
 PATTERN = "*_lab.ipynb"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-REGIONS = {"### BEGIN SOLUTION": "### END SOLUTION", "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+REGIONS = {BEGIN_SOLUTION: "### END SOLUTION", "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
 CHECK_TAG = "check"
 KEEP_RUNNING_TAG = "raises-exception"  # JupyterLab's Run All continues past cells with this tag
 EXERCISE_HEADING = re.compile(r"#{2,3}\s+(Exercise\b.*)")
-NOT_DONE = "not done yet: write your code where it says raise NotImplementedError()"
 
 
 class LabError(Exception):
-    """A solution notebook the lab tooling cannot use; the message says where and why."""
+    """A notebook the lab tooling cannot use; the message says where, why, and what to do."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,17 @@ class Exercise:
     check_cell: int
 
 
-@dataclass(frozen=True)
-class Result:
-    lab: str
-    exercise: str
-    passed: bool
-    check_failed: bool  # the check cell itself raised (what the invert tests need)
-    hint: str
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at `path`, or a LabError that names the file and what is wrong with it."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise LabError(f"{path}: no such notebook") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LabError(f"{path} is not a notebook that can be read ({type(exc).__name__}: {exc}). If it is one of "
+                       "your labs, your last good version may be in JupyterLab (File > Revert Notebook to Checkpoint)"
+                       ) from None
+    return notebook
 
 
 def strip_regions(source: str, where: str) -> tuple[str, bool]:
@@ -77,7 +81,7 @@ def strip_regions(source: str, where: str) -> tuple[str, bool]:
                 raise LabError(f"{where}, line {number}: {marker} inside {region} (line {region_line}); "
                                "regions cannot nest")
             region, region_line = marker, number
-            if marker == "### BEGIN SOLUTION":
+            if marker == BEGIN_SOLUTION:
                 indent = line[: len(line) - len(line.lstrip())]
                 kept += [indent + stub for stub in STUB]
                 had_solution = True
@@ -93,6 +97,12 @@ def strip_regions(source: str, where: str) -> tuple[str, bool]:
     if region is not None:
         raise LabError(f"{where}, line {region_line}: {region} is never closed (add {REGIONS[region]})")
     return "\n".join(kept), had_solution
+
+
+def answer_cell_ids(solution: nbformat.NotebookNode) -> set[str]:
+    """The ids of the cells a learner writes in: the code cells with a solution region."""
+    return {cell.id for cell in solution.cells
+            if cell.cell_type == "code" and any(line.strip() == BEGIN_SOLUTION for line in cell.source.splitlines())}
 
 
 def exercises(notebook: nbformat.NotebookNode, where: str) -> list[Exercise]:
@@ -125,8 +135,13 @@ def sources_hash(notebook: nbformat.NotebookNode) -> str:
 
 
 def build_lab(solution: Path) -> nbformat.NotebookNode:
-    """The learner's lab for `solution`: answers stubbed, hidden tests removed, no outputs."""
-    notebook = nbformat.read(solution, as_version=4)
+    """The learner's lab for `solution`: answers stubbed, hidden tests removed, no outputs, and
+    the solution's cell ids kept (grading matches answers to the solution by them)."""
+    notebook = read_notebook(solution)
+    ids = [cell.id for cell in notebook.cells]
+    repeated = sorted({cell_id for cell_id in ids if ids.count(cell_id) > 1})
+    if repeated:
+        raise LabError(f"{solution.name}: cell ids {', '.join(repeated)} appear more than once; every cell needs its own")
     lab = copy.deepcopy(notebook)
     solved: set[int] = set()
     for index, cell in enumerate(lab.cells):
@@ -144,9 +159,13 @@ def build_lab(solution: Path) -> nbformat.NotebookNode:
             cell.metadata["tags"] = [*tags, KEEP_RUNNING_TAG]
     for exercise in exercises(lab, solution.name):
         if not solved.intersection(exercise.answer_cells):
-            raise LabError(f"{solution.name}: '{exercise.title}' has no ### BEGIN SOLUTION region before its check")
+            raise LabError(f"{solution.name}: '{exercise.title}' has no {BEGIN_SOLUTION} region before its check")
     normalise(lab)
-    lab.metadata["course_lab"] = {"solution": f"solutions/{solution.name}", "sources_sha256": sources_hash(lab)}
+    lab.metadata["course_lab"] = {
+        "solution": f"solutions/{solution.name}",
+        "sources_sha256": sources_hash(lab),
+        "course_cells": [cell.id for index, cell in enumerate(lab.cells) if index not in solved],
+    }
     return lab
 
 
@@ -156,48 +175,57 @@ def serialise(notebook: nbformat.NotebookNode) -> str:
 
 
 def has_learner_changes(lab: Path) -> bool:
-    notebook = nbformat.read(lab, as_version=4)
+    notebook = read_notebook(lab)
     recorded = notebook.metadata.get("course_lab", {}).get("sources_sha256")
     return recorded != sources_hash(notebook)
 
 
-def backup_path(lab: Path) -> Path:
+def backup_path(notebook: Path) -> Path:
     number = 1
-    while (candidate := lab.with_name(f"{lab.stem}.bak{number}.ipynb")).exists():
+    while (candidate := notebook.with_name(f"{notebook.stem}.bak{number}.ipynb")).exists():
         number += 1
     return candidate
 
 
-def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, force: bool = False) -> int:
-    """Write every lab from its solution; keep (or with force, back up) labs a learner changed."""
+def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, force: bool = False) -> list[Path]:
+    """Write every lab from its solution; keep (or with force, back up) labs someone changed.
+    Returns the labs it kept."""
     labs.mkdir(exist_ok=True)
     kept = []
     for solution in sorted(solutions.glob(PATTERN)):
         lab_path = labs / solution.name
-        lab = build_lab(solution)
+        lab = serialise(build_lab(solution))
+        if lab_path.exists() and lab_path.read_text() == lab:
+            continue
         if lab_path.exists() and has_learner_changes(lab_path):
             if not force:
                 kept.append(lab_path)
                 continue
             backup = backup_path(lab_path)
             lab_path.rename(backup)
-            print(f"saved your version of {lab_path.name} as {backup}")
-        lab_path.write_text(serialise(lab))
+            print(f"saved the changed {lab_path.name} as {backup}")
+        lab_path.write_text(lab)
         print(f"wrote {lab_path}")
     for lab_path in kept:
-        print(f"kept {lab_path}: it has your changes. To replace it with a fresh copy, run "
-              f"`python -m course.labs build --force` (your version is then saved next to it).", file=sys.stderr)
-    return 1 if kept else 0
+        print(f"kept {lab_path}: it has changes of its own, not made by a build. Learners work in work/labs/ "
+              "(`make work` copies the labs there); to replace this file anyway, run `make labs FORCE=1` "
+              "(the changed version is saved next to it).")
+    return kept
 
 
 def stale(solutions: Path = SOLUTIONS, labs: Path = LABS) -> list[str]:
-    """Why labs/ is not a fresh build of solutions/, one line per file (empty when it is)."""
+    """Why labs/ is not a fresh build of solutions/, one line per file (empty when it is).
+
+    A lab whose committed version is a fresh build passes even when someone changed the file
+    since (a learner working in labs/ itself): their edits are never a test failure.
+    """
     problems = []
     for solution in sorted(solutions.glob(PATTERN)):
         lab_path = labs / solution.name
+        fresh = serialise(build_lab(solution))
         if not lab_path.exists():
             problems.append(f"{lab_path}: missing")
-        elif lab_path.read_text() != serialise(build_lab(solution)):
+        elif not _same_build(lab_path.read_text(), fresh) and not _same_build(_committed(lab_path), fresh):
             problems.append(f"{lab_path}: differs from a fresh build of {solution}")
     for lab_path in sorted(labs.glob(PATTERN)):
         if not (solutions / lab_path.name).exists():
@@ -205,76 +233,31 @@ def stale(solutions: Path = SOLUTIONS, labs: Path = LABS) -> list[str]:
     return problems
 
 
-def grade(path: Path, on_cell: Callable[[], None] | None = None) -> list[Result]:
-    """Run a lab (or solution) notebook in a fresh kernel, without changing the file, and say
-    which exercises pass."""
-    notebook = nbformat.read(path, as_version=4)
-    hooks: dict[str, Any] = {"on_cell_executed": lambda **_: on_cell()} if on_cell else {}
-    NotebookClient(
-        notebook, timeout=CELL_TIMEOUT, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
-        extra_arguments=QUIET_KERNEL, resources={"metadata": {"path": str(path.parent)}}, **hooks,
-    ).execute()
-    lab = path.name.split("_")[0]
-    results = []
-    for exercise in exercises(notebook, path.name):
-        answer_errors = [error for index in exercise.answer_cells if (error := _error(notebook.cells[index]))]
-        check_error = _error(notebook.cells[exercise.check_cell])
-        first = answer_errors[0] if answer_errors else check_error
-        results.append(Result(lab, exercise.title, first is None, check_error is not None, _hint(first)))
-    return results
+def _same_build(text: str | None, fresh: str) -> bool:
+    """Whether a lab's text is `fresh`, whichever Python version built it (language_info names it)."""
+    if text is None:
+        return False
+    if text == fresh:
+        return True
+    try:
+        ours, theirs = json.loads(text), json.loads(fresh)
+    except ValueError:
+        return False
+    for notebook in (ours, theirs):
+        notebook.get("metadata", {}).get("language_info", {}).pop("version", None)
+    return ours == theirs
 
 
-def _error(cell: nbformat.NotebookNode) -> dict[str, str] | None:
-    return next((output for output in cell.get("outputs", []) if output.output_type == "error"), None)
-
-
-def _hint(error: dict[str, str] | None) -> str:
-    if error is None:
-        return ""
-    if error["ename"] == "NotImplementedError":
-        return NOT_DONE
-    message = (error["evalue"].strip().splitlines() or [""])[0]
-    text = message if error["ename"] == "AssertionError" and message else f"{error['ename']}: {message}"
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
-def find_labs(wanted: Sequence[str]) -> list[Path]:
-    """Lab notebooks named by number ("01") or by path; all of labs/ when none are named."""
-    if not wanted:
-        return sorted(LABS.glob(PATTERN))
-    found = []
-    for name in wanted:
-        matches = [Path(name)] if name.endswith(".ipynb") else sorted(LABS.glob(f"{name.zfill(2)}_{PATTERN}"))
-        if not matches or not matches[0].is_file():
-            raise LabError(f"no lab {name!r}: name one by number (01) or path; the labs are in {LABS}")
-        found += matches
-    return found
-
-
-def report(results: list[Result]) -> str:
-    width = max(len(result.exercise) for result in results) + 2
-    lines = [f"{'Lab':<5}{'Exercise':<{width}}{'Result':<8}Hint"]
-    lines += [f"{r.lab:<5}{r.exercise:<{width}}{'pass' if r.passed else 'FAIL':<8}{r.hint}" for r in results]
-    passed = sum(result.passed for result in results)
-    lines.append(f"\n{passed} of {len(results)} exercises pass." + (" Well done!" if passed == len(results) else ""))
-    return "\n".join(lines)
-
-
-def grade_command(wanted: Sequence[str]) -> int:
-    from tqdm.auto import tqdm
-
-    from .server import running
-
-    paths = find_labs(wanted)
-    cells = sum(cell.cell_type == "code" for path in paths for cell in nbformat.read(path, as_version=4).cells)
-    results: list[Result] = []
-    # The labs need the mock server: start it once here (if none runs) rather than in every kernel.
-    with running(), tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
-        for path in paths:
-            progress.set_postfix_str(path.name)
-            results += grade(path, on_cell=lambda: progress.update())
-    print(report(results))
-    return 0 if all(result.passed for result in results) else 1
+def _committed(path: Path) -> str | None:
+    """The file as the last commit has it, when the change since then is a learner's."""
+    if not has_learner_changes(path):
+        return None
+    try:
+        shown = subprocess.run(["git", "show", f"HEAD:./{path.name}"], cwd=path.parent, capture_output=True,
+                               text=True, timeout=30)
+    except OSError:
+        return None
+    return shown.stdout if shown.returncode == 0 else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -282,14 +265,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = cli.add_subparsers(dest="command", required=True)
     build_cli = commands.add_parser("build", help="write labs/ from solutions/")
-    build_cli.add_argument("--force", action="store_true", help="replace labs you changed (a backup is kept)")
+    build_cli.add_argument("--force", action="store_true", help="replace changed labs too (a backup is kept)")
     commands.add_parser("check", help="exit 1 if labs/ is not a fresh build of solutions/")
-    grade_cli = commands.add_parser("grade", help="run labs and report each exercise")
-    grade_cli.add_argument("labs", nargs="*", help="lab numbers (01) or notebook paths; default: all of labs/")
+    grade_cli = commands.add_parser(
+        "grade", help="grade labs; exit 0 when every exercise passes, 1 when one does not, 2 when a lab cannot be graded")
+    grade_cli.add_argument("labs", nargs="*", help="lab numbers (01) or notebook paths; default: all of work/labs/")
     args = cli.parse_args(argv)
     try:
         if args.command == "build":
-            return build(force=args.force)
+            build(force=args.force)
+            return 0
         if args.command == "check":
             problems = stale()
             for problem in problems:
@@ -297,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problems:
                 print("labs/ is out of date: run `make labs`.", file=sys.stderr)
             return 1 if problems else 0
+        from .grading import grade_command
+
         return grade_command(args.labs)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -304,4 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so the LabError that grading raises is the one caught here.
+    from course.labs import main as course_labs_main
+
+    sys.exit(course_labs_main())

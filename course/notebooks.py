@@ -29,9 +29,20 @@ CELL_TIMEOUT = 120
 QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
+def language_info() -> dict[str, object]:
+    """What this Python's kernel says about its language, exactly as it tells JupyterLab.
+
+    A notebook that already holds it is not marked as changed when its kernel starts, so
+    opening it changes nothing on disk.
+    """
+    from ipykernel.ipkernel import IPythonKernel
+
+    return dict(IPythonKernel.language_info)
+
+
 def normalise(notebook: nbformat.NotebookNode) -> None:
-    """One kernelspec and no per-cell noise, so diffs show only real changes."""
-    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    """One kernelspec, the kernel's language_info, and no per-cell noise, so diffs show only real changes."""
+    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": language_info()}
     for cell in notebook.cells:
         for key in ("execution", "collapsed", "scrolled", "ExecuteTime"):
             cell.metadata.pop(key, None)

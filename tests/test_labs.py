@@ -1,20 +1,20 @@
-"""The lab machinery: labs/ is a fresh build, every check can fail, learners' work is safe."""
+"""The lab machinery: labs/ is a fresh build, grading runs the solution's checks on the learner's
+answers, and a learner's own work is never overwritten, lost or counted as a failure."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course import labs
-from mock_server.process import spawn
+from course import checks, grading, labs, workspace
 
 SOLUTIONS = sorted(labs.SOLUTIONS.glob(labs.PATTERN))
 
@@ -28,65 +28,69 @@ def check_cell(source: str) -> nbformat.NotebookNode:
     return new_code_cell(source, metadata={"tags": ["check"]})
 
 
-def fixture_solution(directory: Path, vacuous: bool = False) -> Path:
-    """A two-exercise solution; with vacuous=True the second check asserts nothing."""
+def fixture_solution(directory: Path) -> Path:
+    """A two-exercise solution whose first check has a hidden test."""
     path = directory / "99_fixture_lab.ipynb"
     nbformat.write(notebook(
         new_markdown_cell("# Lab 99 · fixture"),
         new_markdown_cell("## Exercise 1 · Add"),
         new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION"),
-        check_cell('assert add(2, 3) == 5, "add(2, 3) should be 5"\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0\n'
+        check_cell('assert add(2, 3) == 5, "add(2, 3) should be 5"\n### BEGIN HIDDEN TESTS\n'
+                   'assert add(-1, 1) == 0, "add(-1, 1) should be 0: add, do not look the answers up"\n'
                    "### END HIDDEN TESTS"),
         new_markdown_cell("## Exercise 2 · Greeting"),
         new_code_cell('### BEGIN SOLUTION\ngreeting = "hello"\n### END SOLUTION'),
-        check_cell("assert True" if vacuous else 'assert greeting == "hello", "greeting should be \'hello\'"'),
+        check_cell('assert greeting == "hello", "greeting should be \'hello\'"'),
     ), path)
     return path
 
 
-def checks_that_pass_on_the_lab(solution: Path, directory: Path) -> list[str]:
-    """The invert test: exercises whose check passes on the solution but not on the stubbed lab
-    are sound; return the ones that are not."""
-    lab = directory / f"lab-{solution.name}"
+@pytest.fixture
+def fixture_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A lab built from the fixture solution, which grading finds through the lab's metadata."""
+    monkeypatch.setattr(grading, "ROOT", tmp_path)
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    solution = fixture_solution(solutions)
+    lab = tmp_path / "99_fixture_lab.ipynb"
     lab.write_text(labs.serialise(labs.build_lab(solution)))
-    on_solution = labs.grade(solution)
-    on_lab = labs.grade(lab)
-    problems = [f"{r.exercise}: fails on the solution ({r.hint})" for r in on_solution if not r.passed]
-    problems += [f"{r.exercise}: its check passes on the unsolved lab" for r in on_lab if not r.check_failed]
-    return problems
+    return lab
 
 
-@pytest.fixture(scope="class")
-def private_server() -> Iterator[None]:
-    """Labs reset their client key as they start; a server of their own keeps these runs apart
-    from nbval's run of the same solutions on the session server."""
-    process, url = spawn(log=Path(tempfile.gettempdir()) / f"labs-test-{os.getpid()}.log")
-    previous = os.environ["MOCK_SERVER_URL"]
-    os.environ["MOCK_SERVER_URL"] = url
-    yield
-    os.environ["MOCK_SERVER_URL"] = previous
-    process.terminate()
-    process.wait(10)
+def edit(lab: Path, change) -> None:
+    work = nbformat.read(lab, as_version=4)
+    change(work.cells)
+    nbformat.write(work, lab)
+
+
+def statuses(lab: Path) -> list[str]:
+    return [result.status for result in grading.grade(lab)]
 
 
 def test_labs_are_a_fresh_build_of_the_solutions() -> None:
     assert labs.stale() == []
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> tuple[Path, Path]:
-    """solutions/ holding the fixture solution, and labs/ freshly built from it."""
+def test_build_stubs_answers_removes_hidden_tests_and_keeps_cell_ids(tmp_path: Path) -> None:
+    solution = fixture_solution(tmp_path)
+    lab = labs.build_lab(solution)
+    sources = [cell.source for cell in lab.cells]
+    assert sources[2] == "def add(a, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert sources[3] == 'assert add(2, 3) == 5, "add(2, 3) should be 5"'
+    assert sources[5] == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert all(cell.get("outputs", []) == [] for cell in lab.cells)
+    assert lab.cells[3].metadata["tags"] == ["check", "raises-exception"], "Run All goes on past failing checks"
+    assert [cell.id for cell in lab.cells] == [cell.id for cell in nbformat.read(solution, as_version=4).cells]
+    assert lab.metadata["language_info"]["version"], "the kernel's language_info, so opening it changes nothing"
+
+
+def test_check_command_names_stale_labs(tmp_path: Path) -> None:
     solutions, built = tmp_path / "solutions", tmp_path / "labs"
     solutions.mkdir()
     fixture_solution(solutions)
-    assert labs.build(solutions, built) == 0
-    return solutions, built
-
-
-def test_check_command_names_stale_labs(built: tuple[Path, Path]) -> None:
-    solutions, built = built
+    assert labs.build(solutions, built) == []
     assert labs.stale(solutions, built) == []
-    (built / "99_fixture_lab.ipynb").write_text("{}")
+    (built / "99_fixture_lab.ipynb").write_text(labs.serialise(notebook(new_markdown_cell("# old"))))
     (built / "98_orphan_lab.ipynb").write_text("{}")
     assert labs.stale(solutions, built) == [
         f"{built / '99_fixture_lab.ipynb'}: differs from a fresh build of {solutions / '99_fixture_lab.ipynb'}",
@@ -94,14 +98,16 @@ def test_check_command_names_stale_labs(built: tuple[Path, Path]) -> None:
     ]
 
 
-def test_build_stubs_answers_removes_hidden_tests_and_clears_outputs(tmp_path: Path) -> None:
-    lab = labs.build_lab(fixture_solution(tmp_path))
-    sources = [cell.source for cell in lab.cells]
-    assert sources[2] == "def add(a, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
-    assert sources[3] == 'assert add(2, 3) == 5, "add(2, 3) should be 5"'
-    assert sources[5] == "# YOUR CODE HERE\nraise NotImplementedError()"
-    assert all(cell.get("outputs", []) == [] for cell in lab.cells)
-    assert lab.cells[3].metadata["tags"] == ["check", "raises-exception"], "Run All goes on past failing checks"
+def test_a_build_by_another_python_version_is_still_fresh(tmp_path: Path) -> None:
+    solutions, built = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    fixture_solution(solutions)
+    labs.build(solutions, built)
+    lab = built / "99_fixture_lab.ipynb"
+    text = json.loads(lab.read_text())
+    text["metadata"]["language_info"]["version"] = "3.99.0"
+    lab.write_text(json.dumps(text, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    assert labs.stale(solutions, built) == []
 
 
 @pytest.mark.parametrize(("source", "message"), [
@@ -132,62 +138,177 @@ def test_badly_shaped_solutions_are_explained(tmp_path: Path, cells: list, messa
         labs.build_lab(path)
 
 
-def test_build_keeps_a_lab_the_learner_changed_unless_forced(built: tuple[Path, Path],
-                                                             capsys: pytest.CaptureFixture) -> None:
-    solutions, built = built
+@pytest.mark.parametrize("text", ["", "{not json", '{"cells": 3}', '{"nbformat": 4, "nbformat_minor": 5, "cells": ['])
+def test_a_notebook_that_cannot_be_read_is_explained(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "01_broken_lab.ipynb"
+    path.write_text(text)
+    with pytest.raises(labs.LabError, match=f"{path.name} is not a notebook that can be read"):
+        labs.read_notebook(path)
+
+
+def test_build_keeps_a_lab_someone_changed_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    solutions, built = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    fixture_solution(solutions)
+    labs.build(solutions, built)
     lab_path = built / "99_fixture_lab.ipynb"
-    work = nbformat.read(lab_path, as_version=4)
-    work.cells[5].source = 'greeting = "hello"'
-    nbformat.write(work, lab_path)
+    edit(lab_path, lambda cells: setattr(cells[5], "source", 'greeting = "hello"'))
     mine = lab_path.read_text()
 
-    assert labs.build(solutions, built) == 1
-    assert lab_path.read_text() == mine, "the learner's work is untouched"
-    assert "kept" in capsys.readouterr().err
+    assert labs.build(solutions, built) == [lab_path]
+    assert lab_path.read_text() == mine, "the changed lab is untouched"
+    assert "make labs FORCE=1" in capsys.readouterr().out
+    assert labs.main(["build"]) == 0, "keeping a changed lab is what build promises, not an error"
 
-    assert labs.build(solutions, built, force=True) == 0
+    assert labs.build(solutions, built, force=True) == []
     assert (built / "99_fixture_lab.bak1.ipynb").read_text() == mine, "and kept as a backup when forced"
     assert labs.stale(solutions, built) == []
 
 
-def test_running_cells_alone_does_not_count_as_changes(built: tuple[Path, Path]) -> None:
-    solutions, built = built
-    lab_path = built / "99_fixture_lab.ipynb"
-    ran = nbformat.read(lab_path, as_version=4)
-    ran.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
-    nbformat.write(ran, lab_path)
-    assert labs.build(solutions, built) == 0
+def test_grading_runs_the_solutions_checks_on_the_learners_answers(fixture_lab: Path) -> None:
+    assert statuses(fixture_lab) == ["not done", "not done"]
+    edit(fixture_lab, lambda cells: setattr(cells[2], "source", "def add(a, b):\n    return 5"))
+    results = grading.grade(fixture_lab)
+    assert [result.status for result in results] == ["FAIL", "not done"], "the hidden test counts"
+    assert results[0].hint == "add(-1, 1) should be 0: add, do not look the answers up", "in full, never cut"
+    edit(fixture_lab, lambda cells: setattr(cells[2], "source", "def add(a, b):\n    return a + b"))
+    assert statuses(fixture_lab) == ["pass", "not done"]
 
 
-def test_a_vacuous_check_is_caught(tmp_path: Path) -> None:
-    assert checks_that_pass_on_the_lab(fixture_solution(tmp_path), tmp_path) == []
-    assert checks_that_pass_on_the_lab(fixture_solution(tmp_path, vacuous=True), tmp_path) == [
-        "Exercise 2 · Greeting: its check passes on the unsolved lab"]
+@pytest.mark.parametrize("vandalism", ["empty the checks", "delete the checks", "make the checks print 'passed'"])
+def test_editing_the_labs_check_cells_changes_nothing(fixture_lab: Path, vandalism: str) -> None:
+    def vandalise(cells: list) -> None:
+        for index in (6, 3):
+            if vandalism.startswith("delete"):
+                del cells[index]
+            else:
+                cells[index].source = "pass" if vandalism.startswith("empty") else 'print("passed")'
+
+    edit(fixture_lab, vandalise)
+    assert statuses(fixture_lab) == ["not done", "not done"]
 
 
-def test_grade_command_reports_each_exercise(tmp_path: Path) -> None:
-    solution = fixture_solution(tmp_path)
-    lab = tmp_path / "99_lab_copy_lab.ipynb"
-    lab.write_text(labs.serialise(labs.build_lab(solution)))
+def test_cells_the_learner_added_run_where_they_put_them(fixture_lab: Path) -> None:
+    def add_helper(cells: list) -> None:
+        cells.insert(2, new_code_cell("def plus(a, b):\n    return a + b"))
+        cells[3].source = "def add(a, b):\n    return plus(a, b)"
 
-    def run(path: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "course.labs", "grade", str(path)], capture_output=True,
-                              text=True, timeout=120)
+    edit(fixture_lab, add_helper)
+    assert statuses(fixture_lab)[0] == "pass"
 
-    unsolved = run(lab)
-    assert unsolved.returncode == 1
-    assert "0 of 2 exercises pass." in unsolved.stdout
-    assert f"FAIL    {labs.NOT_DONE}" in unsolved.stdout
-    assert "grading" in unsolved.stderr, "a progress bar while it runs"
-    solved = run(solution)
+
+def test_a_deleted_answer_cell_is_explained(fixture_lab: Path) -> None:
+    edit(fixture_lab, lambda cells: cells.pop(2))
+    result = grading.grade(fixture_lab)[0]
+    assert result.status == "FAIL" and "no longer in your lab" in result.hint and "make work FRESH=99" in result.hint
+
+
+def record_a_run(lab: Path, cell_id: str, source: str, ok: bool = True, at: float | None = None) -> None:
+    record = checks.runs_path(lab)
+    ran = json.loads(record.read_text())["cells"] if record.exists() else {}
+    ran[cell_id] = {"sha256": checks.source_hash(source), "ok": ok, "at": at or time.time() + 1}
+    record.write_text(json.dumps({"notebook": lab.name, "cells": ran}))
+
+
+def test_a_check_that_passed_on_unsaved_code_says_save_first(fixture_lab: Path) -> None:
+    lab = nbformat.read(fixture_lab, as_version=4)
+    answer, check = lab.cells[2], lab.cells[3]
+    record_a_run(fixture_lab, answer.id, "def add(a, b):\n    return a + b")
+    record_a_run(fixture_lab, check.id, check.source)
+    result = grading.grade(fixture_lab)[0]
+    assert result.status == "save first" and "Save the notebook" in result.hint and grading.NOT_DONE in result.hint
+
+
+def test_a_run_older_than_the_saved_file_is_not_a_reason_to_save(fixture_lab: Path) -> None:
+    lab = nbformat.read(fixture_lab, as_version=4)
+    saved_at = fixture_lab.stat().st_mtime
+    record_a_run(fixture_lab, lab.cells[2].id, "def add(a, b):\n    return a + b", at=saved_at - 10)
+    record_a_run(fixture_lab, lab.cells[3].id, lab.cells[3].source, at=saved_at - 10)
+    assert statuses(fixture_lab)[0] == "not done"
+
+
+def test_record_runs_notes_each_cell_a_notebook_kernel_runs(tmp_path: Path) -> None:
+    """What JupyterLab does: it names the notebook in JPY_SESSION_NAME and each cell's id in the
+    execute request (nbclient sends no cell ids, so this test talks to the kernel itself)."""
+    from jupyter_client.manager import start_new_kernel
+
+    lab = tmp_path / "01_demo_lab.ipynb"
+    lab.write_text("{}")
+    kernel, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path),
+                                      env={**os.environ, "JPY_SESSION_NAME": str(lab)})
+    try:
+        for cell_id, code in [("setup", "from course.checks import record_runs\nrecord_runs()"),
+                              ("answer", "x = 1"), ("check", "assert x == 2")]:
+            message = client.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
+                                                             "user_expressions": {}, "allow_stdin": False,
+                                                             "stop_on_error": False}, metadata={"cellId": cell_id})
+            client.shell_channel.send(message)
+            client.get_shell_msg(timeout=30)
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
+    ran = json.loads(checks.runs_path(lab).read_text())["cells"]
+    assert ran["answer"]["sha256"] == checks.source_hash("x = 1") and ran["answer"]["ok"] is True
+    assert ran["check"]["ok"] is False
+
+
+def grade_command(*args: str, work: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "course.labs", "grade", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, workspace.WORK_VARIABLE: str(work)})
+
+
+def test_grade_command_reports_each_exercise_with_a_meaningful_exit_status(tmp_path: Path) -> None:
+    solved = grade_command(str(fixture_solution(tmp_path)), work=tmp_path / "work")
     assert solved.returncode == 0 and "2 of 2 exercises pass. Well done!" in solved.stdout
-    assert lab.read_text() == labs.serialise(labs.build_lab(solution)), "grading never changes the notebook"
+    assert "grading" in solved.stderr, "a progress bar while it runs"
+    unknown = grade_command("42", work=tmp_path / "work")
+    assert unknown.returncode == 2 and "no lab '42'" in unknown.stderr
 
 
-def test_grade_explains_an_unknown_lab() -> None:
-    result = subprocess.run([sys.executable, "-m", "course.labs", "grade", "42"], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 2 and "no lab '42'" in result.stderr
+@pytest.mark.usefixtures("private_server")
+class TestMakeCheck:
+    def test_make_check_reports_an_unsolved_lab_without_a_make_error(self, tmp_path: Path) -> None:
+        """`make check` copies the labs into work/ when it is missing, grades them, prints every hint,
+        and ends without make's 'Error 1' line: failing exercises are a report, not a crash."""
+        result = subprocess.run(["make", "-s", "--no-print-directory", "check", "LAB=01", f"WORK={tmp_path}"],
+                                cwd=labs.ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert "0 of 4 exercises pass." in result.stdout and grading.NOT_DONE in result.stdout
+        assert "Error" not in result.stderr
+        assert (tmp_path / "labs" / "01_requests_basics_lab.ipynb").exists()
+        direct = grade_command("01", work=tmp_path)
+        assert direct.returncode == 1, "for scripts, course.labs grade still exits 1 while an exercise fails"
+
+
+def test_work_copies_follow_the_course_until_the_learner_changes_them(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "course"
+    (root / "notebooks").mkdir(parents=True)
+    lesson = root / "notebooks" / "01_demo.ipynb"
+    nbformat.write(notebook(new_markdown_cell("# v1"), new_code_cell("x = 1")), lesson)
+    monkeypatch.setattr(workspace, "ROOT", root)
+    monkeypatch.setattr(workspace, "WORK", root / "work")
+    mine = root / "work" / "notebooks" / "01_demo.ipynb"
+
+    assert workspace.sync() == [] and mine.exists()
+    ran = nbformat.read(mine, as_version=4)
+    ran.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+    nbformat.write(ran, mine)
+    nbformat.write(notebook(new_markdown_cell("# v2"), new_code_cell("x = 2")), lesson)
+    assert workspace.sync() == [] and nbformat.read(mine, as_version=4).cells[0].source == "# v2", \
+        "a copy that was only run follows the course"
+
+    edited = nbformat.read(mine, as_version=4)
+    edited.cells[1].source = "x = 'mine'"
+    nbformat.write(edited, mine)
+    nbformat.write(notebook(new_markdown_cell("# v3"), new_code_cell("x = 3")), lesson)
+    notes = workspace.sync()
+    assert nbformat.read(mine, as_version=4).cells[1].source == "x = 'mine'", "a changed copy is never touched"
+    assert len(notes) == 1 and "make work FRESH=01" in notes[0]
+
+    workspace.sync(fresh=["1"])
+    assert nbformat.read(mine, as_version=4).cells[0].source == "# v3"
+    assert nbformat.read(mine.with_name("01_demo.bak1.ipynb"), as_version=4).cells[1].source == "x = 'mine'"
 
 
 def _lab_class(solution: Path) -> type:
@@ -196,7 +317,12 @@ def _lab_class(solution: Path) -> type:
     @pytest.mark.usefixtures("private_server")
     class TestLab:
         def test_every_check_passes_on_the_solution_and_fails_on_the_lab(self, tmp_path: Path) -> None:
-            assert checks_that_pass_on_the_lab(solution, tmp_path) == []
+            lab = tmp_path / solution.name
+            lab.write_text(labs.serialise(labs.build_lab(solution)))
+            failing = [f"{r.exercise}: {r.hint}" for r in grading.grade(solution) if not r.passed]
+            assert not failing, f"checks that fail on the solution: {failing}"
+            passing = [r.exercise for r in grading.grade(lab) if r.passed]
+            assert not passing, f"checks that pass on the unsolved lab: {passing}"
 
     TestLab.__name__ = TestLab.__qualname__ = f"TestLab{solution.name.split('_')[0]}"
     return TestLab

@@ -1,0 +1,5 @@
+"""Lab 01: answers grading must reject (with their hints) and correct alternatives it must accept."""
+
+from lab_answers import Right, Wrong  # noqa: F401
+
+ANSWERS: dict = {}
