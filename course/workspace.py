@@ -70,6 +70,8 @@ def outdated(copied: nbformat.NotebookNode, original: Path) -> bool:
 def sync(fresh: Sequence[str] = ()) -> list[str]:
     """Bring work/ up to date; with `fresh` lesson or lab numbers, replace those copies too.
     Returns one line per thing the learner should know."""
+    if WORK.resolve() == ROOT.resolve():
+        return [f"{WORK_VARIABLE} is the course folder itself: your copies must live elsewhere (the default is work/)"]
     notes = []
     for original in originals():
         target = copy_path(original)
