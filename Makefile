@@ -3,7 +3,7 @@
 #                 (the server stops when JupyterLab exits)
 #   make check    grade your labs (one lab: make check LAB=01)
 #   make work     bring your copies in work/ up to date (fresh copies of lesson and lab 01: FRESH=01)
-#   make test     check the mock server, every notebook and every lab
+#   make test     check the mock server, every notebook and every lab (pytest options: TEST_ARGS="-n 4")
 #   make server   run the mock server in the foreground
 #   make labs     rebuild labs/ from solutions/ (maintainers; FORCE=1 replaces changed labs too)
 #   make bench    measure the mock server
@@ -46,7 +46,7 @@ work: $(INSTALLED)
 	@$(PY) -m course.workspace $(if $(FRESH),--fresh $(FRESH))
 
 test: $(INSTALLED)
-	$(PY) -m pytest
+	$(PY) -m pytest $(TEST_ARGS)
 
 server: $(INSTALLED)
 	$(PY) -m mock_server --port $(PORT)

@@ -180,6 +180,13 @@ def has_learner_changes(lab: Path) -> bool:
     return recorded != sources_hash(notebook)
 
 
+def _changed_or_unreadable(lab: Path) -> bool:
+    try:
+        return has_learner_changes(lab)
+    except LabError:
+        return True  # not a notebook any more: never overwrite what may be someone's work
+
+
 def backup_path(notebook: Path) -> Path:
     number = 1
     while (candidate := notebook.with_name(f"{notebook.stem}.bak{number}.ipynb")).exists():
@@ -197,7 +204,7 @@ def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, force: bool = False
         lab = serialise(build_lab(solution))
         if lab_path.exists() and lab_path.read_text() == lab:
             continue
-        if lab_path.exists() and has_learner_changes(lab_path):
+        if lab_path.exists() and _changed_or_unreadable(lab_path):
             if not force:
                 kept.append(lab_path)
                 continue

@@ -146,6 +146,31 @@ def test_a_notebook_that_cannot_be_read_is_explained(tmp_path: Path, text: str) 
         labs.read_notebook(path)
 
 
+def test_build_keeps_a_lab_it_cannot_read_and_builds_the_others(tmp_path: Path) -> None:
+    solutions, built = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    fixture_solution(solutions)
+    other = solutions / "98_other_lab.ipynb"
+    other.write_text(fixture_solution(tmp_path).read_text())
+    built.mkdir()
+    (built / "99_fixture_lab.ipynb").write_text('{"cells": [')
+    assert labs.build(solutions, built) == [built / "99_fixture_lab.ipynb"]
+    assert (built / "99_fixture_lab.ipynb").read_text() == '{"cells": [', "what may be someone's work is kept"
+    assert (built / "98_other_lab.ipynb").exists()
+
+
+def test_grading_goes_on_past_a_lab_it_cannot_read(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "labs").mkdir(parents=True)
+    (work / "labs" / "98_broken_lab.ipynb").write_text("")
+    solution = fixture_solution(tmp_path)
+    (work / "labs" / "99_fixture_lab.ipynb").write_text(solution.read_text())
+    result = grade_command(work=work)
+    assert result.returncode == 2
+    assert "2 of 2 exercises pass." in result.stdout, "the readable lab is graded"
+    assert "98_broken_lab.ipynb is not a notebook that can be read" in result.stderr
+
+
 def test_build_keeps_a_lab_someone_changed_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     solutions, built = tmp_path / "solutions", tmp_path / "labs"
     solutions.mkdir()
