@@ -89,7 +89,7 @@ def test_every_exercise_has_a_table_of_wrong_and_right_answers(solution: Path) -
 def _lab_class(solution: Path) -> type:
     """One class per lab, with a server of its own, so xdist runs the labs on different workers."""
     answers = table(solution)
-    runs = max(len(rows) for rows in answers.values())
+    runs = max((len(rows) for rows in answers.values()), default=0)
 
     @pytest.mark.usefixtures("private_server")
     class TestAnswers:
