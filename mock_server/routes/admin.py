@@ -14,13 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from ..config import describe
 from ..endpoints import Group, Param
-from ..errors import ApiError
 from ..contract import CLIENT_KEY_HEADER, SERVICE
+from ..errors import ApiError
+from ..reading import Strict, json_object, validated
 from ..state import Chaos, ClientState, parse_client_key, server_state
-from .resources import Strict, json_object, validated
 
 group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")
-
 
 
 def caller(request: Request, *, create: bool = False) -> ClientState:

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..endpoints import Group, Handler, Param
 from ..errors import ApiError
+from ..reading import Strict, json_object, origin, validated
 from ..state import ClientState, client_state, derive_seed, server_state
-from .redirects import origin
 
 group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
 
@@ -31,12 +31,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 USERNAME = r"^[a-z0-9._-]{3,32}$"
-
-
-class Strict(BaseModel):
-    """Request bodies are checked strictly: no type coercion, no unknown fields."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class UserIn(Strict):
@@ -214,32 +208,6 @@ def _seed_repos(rng: random.Random, owners: list[str]) -> dict[int, dict[str, An
 
 def etag(record: dict[str, Any]) -> str:
     return '"' + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + '"'
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 415/400/422 that says what is wrong."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise ApiError(
-            415, "unsupported_media_type",
-            f"send a JSON body with Content-Type: application/json (got {content_type or 'no Content-Type'}); "
-            "in requests or httpx use json=...",
-        )
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "validation_failed", f"the body must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-def validated(model: type[BaseModel], data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    try:
-        return model.model_validate(data).model_dump(exclude_unset=partial)
-    except ValidationError as exc:
-        fields = {".".join(map(str, error["loc"])) or "body": error["msg"] for error in exc.errors()}
-        raise ApiError(422, "validation_failed", f"invalid fields: {', '.join(fields)}", fields=fields) from None
 
 
 def store(request: Request, kind: Kind) -> Store:

@@ -8,9 +8,9 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError, invalid_param
+from ..responses import RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_param, retry_after_value, status_response
 from ..state import client_state, server_state
 from ..waiting import wait
-from .status_delay import MAX_RETRY_AFTER, RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_value, status_response
 
 group = Group(
     "Scenarios",
@@ -21,10 +21,7 @@ group = Group(
 MAX_FAILURES = 100
 MAX_SEQUENCE = 100
 FAILURE_STATUS = Param("status", int, default=503, minimum=400, maximum=599, description="status of each failure")
-RETRY_AFTER = Param(
-    "retry_after", int, default=None, minimum=0, maximum=MAX_RETRY_AFTER,
-    description="add Retry-After (seconds) to 429 and 503 answers; none by default",
-)
+RETRY_AFTER = retry_after_param("add Retry-After (seconds) to 429 and 503 answers; none by default")
 
 
 def _scenario(request: Request) -> str:
