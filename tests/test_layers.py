@@ -17,7 +17,7 @@ LAYERS = [
     {"state"},
     {"endpoints", "reading", "waiting"},
     {"responses"},
-    {"routes.*"},
+    {"routes.*", "traffic"},
     {"routes"},
     {"docs"},
     {"app"},
