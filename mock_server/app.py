@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,10 +29,22 @@ def create_app(config: Config | None = None) -> MockApp:
     return MockApp(state, SegmentRouter([*routes, *docs.routes()]))
 
 
+FIXED_STACK = (
+    "the mock server's middleware stack is fixed (traffic accounting, JSON errors, the router): "
+    "change MockApp.build_middleware_stack in mock_server/app.py"
+)
+FIXED_ERRORS = (
+    "the mock server renders its own errors: raise mock_server.errors.ApiError from a handler, "
+    "or change JsonErrors in mock_server/app.py"
+)
+
+
 class MockApp(Starlette):
     """Starlette with a short middleware stack: traffic accounting, JSON errors, the router.
 
     (Starlette's default stack wraps every request in two error layers; one does the job.)
+    Starlette's ways to add middleware or exception handlers would be silently ignored by
+    that fixed stack, so they raise instead.
     """
 
     def __init__(self, state: ServerState, router: Router) -> None:
@@ -40,6 +54,20 @@ class MockApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         return TrafficMiddleware(JsonErrors(self.router), self.state.mock)
+
+    def add_middleware(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"add_middleware() would be ignored: {FIXED_STACK}")
+
+    # Starlette 1.x dropped the middleware() and exception_handler() decorators, but FastAPI
+    # apps have them, so a contributor may reach for them: say where to go instead.
+    def middleware(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"middleware() would be ignored: {FIXED_STACK}")
+
+    def add_exception_handler(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"add_exception_handler() would be ignored: {FIXED_ERRORS}")
+
+    def exception_handler(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"exception_handler() would be ignored: {FIXED_ERRORS}")
 
 
 class SegmentRouter(Router):
