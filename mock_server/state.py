@@ -36,7 +36,7 @@ def derive_seed(*parts: object) -> int:
 
 
 def parse_client_key(key: str | None) -> str:
-    """The X-Client-Key header value, checked; requests without one share the key 'anon'."""
+    """The client key header's value, checked; requests without one share DEFAULT_CLIENT_KEY."""
     if key is None:
         return DEFAULT_CLIENT_KEY
     if not _CLIENT_KEY.fullmatch(key):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..contract import CLIENT_KEY_HEADER
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError, invalid_param
 from ..responses import RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_param, retry_after_value, status_response
@@ -14,7 +15,7 @@ from ..waiting import wait
 
 group = Group(
     "Scenarios",
-    "Deterministic trouble for retry lessons. Counters are per X-Client-Key and per request "
+    f"Deterministic trouble for retry lessons. Counters are per {CLIENT_KEY_HEADER} and per request "
     "(method, path and query), and POST /__admin/reset starts them again.",
 )
 
