@@ -16,7 +16,7 @@ from ..errors import ApiError
 from ..reading import media_type, read_form
 from ..state import client_state, put, server_state
 
-group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, and API keys.")
+group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, API keys and signed requests.")
 
 CLIENT_ID, CLIENT_SECRET = "course", "course-secret"
 SIGNING_SECRET = "course-signing-secret"

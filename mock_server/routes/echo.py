@@ -49,7 +49,7 @@ for _method in ("POST", "PUT", "PATCH", "DELETE"):
 @group.route("/anything", methods=ALL_METHODS)
 @group.route("/anything/{path:path}", methods=ALL_METHODS)
 async def anything(request: Request) -> Response:
-    """Echo any method on any path below /anything, including its body."""
+    """Echo any method at /anything or any path below it, including the body."""
     return JSONResponse({**await with_body(request), "method": request.method})
 
 

@@ -22,7 +22,7 @@ def _next(prefix: str, n: int) -> str:
     return "/get" if n == 1 else f"{prefix}/{n - 1}"
 
 
-@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="absolute Location URLs"))
+@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"))
 async def redirect(request: Request, n: int, absolute: bool) -> Response:
     """302 `n` times, then land on /get (relative Location unless absolute=true)."""
     target = _next("/redirect", n)

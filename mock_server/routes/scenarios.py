@@ -45,7 +45,7 @@ def _retry_after(status: int, retry_after: int | None, form: str) -> dict[str, s
     methods=ALL_METHODS,
 )
 async def flaky(request: Request, fail: int, status: int, retry_after: int | None, retry_after_format: str) -> Response:
-    """The first `fail` calls answer `status` (503), every later call 200.
+    """The first `fail` calls answer `status` (default: 2 calls, 503); every later call answers 200.
 
     Each answer says which attempt it was. With retry_after set, 429/503 failures carry a
     Retry-After header.
@@ -100,8 +100,10 @@ def _codes(raw: str) -> list[int]:
     methods=ALL_METHODS,
 )
 async def unstable(request: Request, failure_rate: float, status: int, seed: int | None) -> Response:
-    """Fail with probability `failure_rate`, drawing from a seeded stream of this client key:
-    the same calls after a reset give the same answers."""
+    """Fail with probability `failure_rate`, drawn from a seeded stream of this client key.
+
+    The same calls after a reset give the same answers.
+    """
     seed = server_state(request).config.seed if seed is None else seed
     draw = client_state(request).random(f"unstable:{seed}:{failure_rate}:{status}").random()
     if draw < failure_rate:
