@@ -63,6 +63,29 @@ def test_flaky_failures_say_which_attempt_and_can_carry_retry_after(client: http
     assert "retry-after" not in client.get("/flaky?fail=2").headers, "no Retry-After unless asked"
 
 
+# (path, the statuses of successive calls, the Retry-After each one carries)
+RETRY_AFTERS = [
+    ("/status/500", [500], [None]),
+    ("/status/503", [503], ["1"]),
+    ("/status/429?retry_after=0", [429], ["0"]),
+    ("/status/500?retry_after=4", [500], ["4"]),
+    ("/status/200?retry_after=4", [200], ["4"]),
+    ("/flaky?fail=1&status=500&retry_after=2", [500, 200], ["2", None]),
+    ("/flaky?fail=1&status=418&retry_after=2", [418, 200], ["2", None]),
+    ("/flaky?fail=1&status=500", [500, 200], [None, None]),
+    ("/flaky/sequence?codes=500,404,302,200&retry_after=3", [500, 404, 302, 200], ["3", "3", None, None]),
+    ("/flaky/sequence?codes=502,200", [502, 200], [None, None]),
+]
+
+
+@pytest.mark.parametrize(("path", "statuses", "retry_afters"), RETRY_AFTERS, ids=[row[0] for row in RETRY_AFTERS])
+def test_retry_after_on_any_failure_when_asked(client: httpx.Client, path: str, statuses: list[int],
+                                               retry_afters: list[str | None]) -> None:
+    answers = [client.get(path, follow_redirects=False) for _ in statuses]
+    assert [answer.status_code for answer in answers] == statuses
+    assert [answer.headers.get("retry-after") for answer in answers] == retry_afters
+
+
 def test_unstable_is_seeded_per_client_key(client: httpx.Client) -> None:
     first = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
     client.post("/__admin/reset")

@@ -18,7 +18,7 @@ group = Group("Status and time", "Any status code you need, and slow responses."
 @group.route(
     "/status/{code}",
     Param("code", int, "path", description="an HTTP status code from 200 to 599"),
-    retry_after_param("Retry-After seconds on 429/503 (default: the server's --retry-after)"),
+    retry_after_param("Retry-After seconds, sent with any code (default: --retry-after, on 429 and 503 only)"),
     RETRY_AFTER_FORMAT,
     methods=ALL_METHODS,
 )
@@ -26,16 +26,17 @@ async def status(request: Request, code: int, retry_after: int | None, retry_aft
     """Answer with the status code you ask for.
 
     Codes 100-199 are refused: an informational code cannot be a final response. 429 and 503
-    carry Retry-After; 3xx carry Location: /get; 401 carries a Basic challenge.
+    carry Retry-After (the server's --retry-after); with retry_after given, any code carries it
+    (urllib3 honours Retry-After on any status it retries). 3xx carry Location: /get; 401
+    carries a Basic challenge.
     """
     if 100 <= code <= 199:
         raise invalid_param("code", f"{code} is informational (1xx) and cannot be a final response; use 200-599")
     if not 200 <= code <= 599:
         raise invalid_param("code", f"must be a status code from 200 to 599, got {code}")
-    headers = {}
-    if code in RETRY_AFTER_CODES:
-        seconds = server_state(request).config.retry_after if retry_after is None else retry_after
-        headers["Retry-After"] = retry_after_value(seconds, retry_after_format)
+    if retry_after is None and code in RETRY_AFTER_CODES:
+        retry_after = server_state(request).config.retry_after
+    headers = {} if retry_after is None else {"Retry-After": retry_after_value(retry_after, retry_after_format)}
     return status_response(code, headers)
 
 
