@@ -86,14 +86,32 @@ def test_retry_after_on_any_failure_when_asked(client: httpx.Client, path: str, 
     assert [answer.headers.get("retry-after") for answer in answers] == retry_afters
 
 
-def test_unstable_is_seeded_per_client_key(client: httpx.Client) -> None:
-    first = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
+def _unstable(base_url: str, key: str, query: str, calls: int = 40) -> list[int]:
+    with httpx.Client(base_url=base_url, headers={"X-Client-Key": key}, timeout=10) as client:
+        return [client.get(f"/unstable?{query}").status_code for _ in range(calls)]
+
+
+def test_unstable_is_seeded_per_client_key(client: httpx.Client, base_url: str, key: str) -> None:
+    first = _unstable(base_url, key, "failure_rate=0.5")
     client.post("/__admin/reset")
-    again = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
-    assert first == again
+    assert _unstable(base_url, key, "failure_rate=0.5") == first, "a reset starts the sequence again"
+    assert _unstable(base_url, f"{key}-other", "failure_rate=0.5") != first, "another key sees its own sequence"
     assert 8 <= first.count(503) <= 32
-    assert {client.get("/unstable?failure_rate=0").status_code for _ in range(5)} == {200}
-    assert {client.get("/unstable?failure_rate=1&status=500").status_code for _ in range(5)} == {500}
+    assert set(_unstable(base_url, key, "failure_rate=0", 5)) == {200}
+    assert set(_unstable(base_url, key, "failure_rate=1&status=500", 5)) == {500}
+
+
+def test_unstable_with_a_seed_is_the_same_for_every_client_key(client: httpx.Client, base_url: str, key: str) -> None:
+    from mock_server.config import Config
+    from mock_server.server import BackgroundServer
+
+    first = _unstable(base_url, key, "failure_rate=0.5&seed=7")
+    assert _unstable(base_url, f"{key}-other", "failure_rate=0.5&seed=7") == first
+    client.post("/__admin/reset")
+    assert _unstable(base_url, key, "failure_rate=0.5&seed=7") == first, "a reset starts the sequence again"
+    assert _unstable(base_url, key, "failure_rate=0.5&seed=8") != first
+    with BackgroundServer(Config(port=0, seed=5)) as other_server:
+        assert _unstable(other_server, "anyone", "failure_rate=0.5&seed=7") == first, "the server's --seed plays no part"
 
 
 def test_ratelimited_answers_429_with_retry_after_and_ratelimit_headers(client: httpx.Client) -> None:

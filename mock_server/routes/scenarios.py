@@ -99,16 +99,23 @@ def _codes(raw: str) -> list[int]:
     "/unstable",
     Param("failure_rate", float, default=0.5, minimum=0, maximum=1, description="chance that a call fails"),
     FAILURE_STATUS,
-    Param("seed", int, default=None, minimum=0, description="seed of the draws (default: the server's --seed)"),
+    Param("seed", int, default=None, minimum=0,
+          description="seed of the draws, the same for every client key (default: the server's --seed and your key)"),
     methods=ALL_METHODS,
 )
 async def unstable(request: Request, failure_rate: float, status: int, seed: int | None) -> Response:
-    """Fail with probability `failure_rate`, drawn from a seeded stream of this client key.
+    """Fail with probability `failure_rate`, drawn from a seeded stream that a reset starts again.
 
-    The same calls after a reset give the same answers.
+    With seed=N the answers depend only on N, failure_rate and status, so every client key sees
+    the same sequence ("with seed=7 you will see ..."). Without it, the stream is seeded with the
+    server's --seed and your client key, so each key sees its own.
     """
-    seed = server_state(request).config.seed if seed is None else seed
-    draw = client_state(request).random(f"unstable:{seed}:{failure_rate}:{status}").random()
+    client = client_state(request)
+    if seed is None:
+        stream = client.random(f"unstable:{server_state(request).config.seed}:{failure_rate}:{status}")
+    else:
+        stream = client.random(f"unstable:{seed}:{failure_rate}:{status}", shared=True)
+    draw = stream.random()
     if draw < failure_rate:
         raise ApiError(status, "unstable_failure", f"simulated failure (failure_rate={failure_rate:g})")
     return JSONResponse({"ok": True})
