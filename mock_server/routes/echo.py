@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import re
 import uuid
 
@@ -11,8 +12,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..endpoints import ALL_METHODS, Group
-from ..errors import ApiError
+from ..endpoints import ALL_METHODS, Group, Param
+from ..errors import ApiError, invalid_param
 from ..reading import arguments, basics, essence, media_type, read_form, with_body
 from ..responses import compact_json
 from ..state import client_state, header_dict
@@ -20,6 +21,7 @@ from ..state import client_state, header_dict
 group = Group("Echo", "What the server received: arguments, headers, bodies, uploads.")
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
+_MEDIA_TYPE = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+/[!#$%&'+\-.^_`|~0-9a-z]+")  # type/subtype tokens, without *
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Headers that describe the message framing; a client must not be able to set them.
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
@@ -154,26 +156,37 @@ async def response_headers(request: Request) -> Response:
     return response
 
 
-@group.route("/upload", methods=["POST"])
-async def upload(request: Request) -> Response:
+@group.route(
+    "/upload",
+    Param("allowed_types", str, default=None,
+          description="comma-separated media types every file part must carry, e.g. text/csv,image/png"),
+    methods=["POST"],
+)
+async def upload(request: Request, allowed_types: str | None) -> Response:
     """Receive a multipart upload; answer each file's name, size, SHA-256 and content type.
 
-    The content type is the one your client sent for that part (null if it sent none).
+    The content type is the one your client sent for that part (null if it sent none). With
+    allowed_types, every file part must carry one of those types; otherwise the whole upload is
+    refused with a 415 that names the part, and no file is reported as received.
     """
+    allowed = None if allowed_types is None else _media_types(allowed_types)
     if media_type(request) != "multipart/form-data":
         raise ApiError(
             415, "unsupported_media_type",
             "POST /upload expects a multipart/form-data body (requests: files=..., httpx: files=...)",
         )
+    parts = (await read_form(request)).multi_items()
+    if allowed is not None:
+        _check_types(parts, allowed)
     files, fields = [], {}
-    for name, value in (await read_form(request)).multi_items():
+    for name, value in parts:
         if isinstance(value, UploadFile):
             content = await value.read()
             files.append(
                 {
                     "field": name,
                     "filename": value.filename,
-                    "content_type": value.headers.get("content-type"),
+                    "content_type": value.content_type,
                     "size": len(content),
                     "sha256": hashlib.sha256(content).hexdigest(),
                 }
@@ -181,3 +194,27 @@ async def upload(request: Request) -> Response:
         else:
             fields[name] = value
     return JSONResponse({"files": files, "form": fields})
+
+
+def _media_types(raw: str) -> tuple[str, ...]:
+    types = tuple(item.strip().lower() for item in raw.split(","))
+    for item in types:
+        if not _MEDIA_TYPE.fullmatch(item):
+            raise invalid_param(
+                "allowed_types", f"each item must be a type/subtype like text/csv (no wildcards or parameters), got {item!r}"
+            )
+    return types
+
+
+def _check_types(parts: list[tuple[str, str | UploadFile]], allowed: tuple[str, ...]) -> None:
+    """Refuse the upload (415) at the first file part whose type is not allowed."""
+    for name, value in parts:
+        if isinstance(value, UploadFile) and essence(value.content_type or "") not in allowed:
+            carried = f"Content-Type {value.content_type}" if value.content_type else "no Content-Type"
+            example = f'files={{{json.dumps(name)}: (filename, file, "{allowed[0]}")}}'
+            raise ApiError(
+                415, "unsupported_media_type",
+                f"file part {name!r} carried {carried}, but this upload accepts only {', '.join(allowed)}; "
+                f"send the type with each file, in requests: {example}",
+                field=name, content_type=value.content_type, allowed=list(allowed),
+            )
