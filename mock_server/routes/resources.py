@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..endpoints import Group, Handler, Param
 from ..errors import ApiError
+from ..reading import Strict, json_object, origin, validated
 from ..state import ClientState, client_state, derive_seed, server_state
-from .redirects import origin
 
 group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
 
@@ -31,12 +31,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 USERNAME = r"^[a-z0-9._-]{3,32}$"
-
-
-class Strict(BaseModel):
-    """Request bodies are checked strictly: no type coercion, no unknown fields."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class UserIn(Strict):
@@ -82,15 +76,21 @@ class Kind:
     model: type[BaseModel]
     unique: tuple[str, ...] = ()
     filters: tuple[Param, ...] = ()
+    article: str = "a"  # for the docs: "an order"
 
     @property
     def patch_model(self) -> type[BaseModel]:
         return _PATCH_MODELS[self.model]
 
+    @property
+    def one(self) -> str:
+        """One record, with its article: 'a user', 'an order'."""
+        return f"{self.article} {self.singular}"
+
 
 USERS = Kind("users", "user", UserIn, unique=("username", "email"))
 ORDERS = Kind(
-    "orders", "order", OrderIn,
+    "orders", "order", OrderIn, article="an",
     filters=(
         Param("user_id", int, default=None, minimum=1, description="only this user's orders"),
         Param("status", str, default=None, choices=STATUSES, description="only orders in this status"),
@@ -143,7 +143,7 @@ class Store:
             for other in self.visible(client):
                 if other[name] == record[name] and other["id"] != record["id"]:
                     raise ApiError(
-                        409, "conflict", f"a {self.kind.singular} with {name} {record[name]!r} already exists",
+                        409, "conflict", f"{self.kind.one} with {name} {record[name]!r} already exists",
                         field=name, existing_id=other["id"],
                     )
 
@@ -214,32 +214,6 @@ def _seed_repos(rng: random.Random, owners: list[str]) -> dict[int, dict[str, An
 
 def etag(record: dict[str, Any]) -> str:
     return '"' + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + '"'
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 415/400/422 that says what is wrong."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise ApiError(
-            415, "unsupported_media_type",
-            f"send a JSON body with Content-Type: application/json (got {content_type or 'no Content-Type'}); "
-            "in requests or httpx use json=...",
-        )
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "validation_failed", f"the body must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-def validated(model: type[BaseModel], data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    try:
-        return model.model_validate(data).model_dump(exclude_unset=partial)
-    except ValidationError as exc:
-        fields = {".".join(map(str, error["loc"])) or "body": error["msg"] for error in exc.errors()}
-        raise ApiError(422, "validation_failed", f"invalid fields: {', '.join(fields)}", fields=fields) from None
 
 
 def store(request: Request, kind: Kind) -> Store:
@@ -337,25 +311,33 @@ def register(kind: Kind) -> None:
         records.changes(client).records[id] = None
         return Response(status_code=204)
 
-    one, many = kind.singular, kind.name
+    one, many, a = kind.singular, kind.name, kind.one
     group.route(
         f"/{many}",
         Param("page", int, default=1, minimum=1, description="page number, from 1"),
         Param("limit", int, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT, description="items per page"),
-        Param("search", str, default=None, description="only items with this text in one of their text fields"),
+        Param("search", str, default=None,
+              description="only items with this text in one of their text fields (case-insensitive)"),
         *kind.filters,
-    )(_named(list_items, f"list_{many}",
-             f"List {many} a page at a time; the Link header points to the other pages, X-Total-Count counts them."))
+    )(_named(list_items, f"list_{many}", f"List {many} a page at a time; the Link header points to the other "
+             "pages, X-Total-Count counts the matching items."))
     group.route(f"/{many}", methods=["POST"], body=kind.model)(_named(
-        create, f"create_{one}", f"Create a {one} from a JSON body: 201 with Location and ETag; 409 if it exists."))
+        create, f"create_{one}", f"Create {a} from a JSON body: 201 with Location and ETag.\n\n{_create_rules(kind)}"))
     group.route(item_path, record_id)(_named(
         read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
     group.route(item_path, record_id, methods=["PUT"], body=kind.model)(_named(
-        updater(partial=False), f"replace_{one}", f"Replace a {one} with the JSON body (every field)."))
+        updater(partial=False), f"replace_{one}", f"Replace {a} with the JSON body (every field)."))
     group.route(item_path, record_id, methods=["PATCH"], body=kind.patch_model)(_named(
-        updater(partial=True), f"update_{one}", f"Change some fields of a {one}; send If-Match to avoid lost updates."))
+        updater(partial=True), f"update_{one}", f"Change some fields of {a}; send If-Match to avoid lost updates."))
     group.route(item_path, record_id, methods=["DELETE"])(_named(
-        delete, f"delete_{one}", f"Delete a {one} (204); If-Match guards against deleting a changed record."))
+        delete, f"delete_{one}", f"Delete {a} (204); If-Match guards against deleting a changed record."))
+
+
+def _create_rules(kind: Kind) -> str:
+    rules = [f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
+             "Its user_id must name an existing user (else 422)." if "user_id" in kind.model.model_fields else "",
+             f"Each client key may create up to --max-records {kind.name} (then 409)."]
+    return " ".join(rule for rule in rules if rule)
 
 
 for _kind in KINDS:
