@@ -32,8 +32,8 @@ group = Group("Resources", "A small REST API: CRUD, paging with Link headers, se
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
-USERNAME = r"^[a-z0-9._-]{3,32}$"
-MIN_USERNAME, MAX_USERNAME = 3, 32  # the lengths USERNAME allows
+MIN_USERNAME, MAX_USERNAME = 3, 32
+USERNAME = rf"^[a-z0-9._-]{{{MIN_USERNAME},{MAX_USERNAME}}}$"
 
 
 class UserIn(Strict):
@@ -82,7 +82,7 @@ def username_from(name: str) -> str:
     return username if len(username) >= MIN_USERNAME else ""
 
 
-def unique(base: str, taken: Callable[[str], bool]) -> str:
+def first_free(base: str, taken: Callable[[str], bool]) -> str:
     """`base`, or `base` with the smallest number from 2 up that makes it free (ada.lovelace2)."""
     candidate, number = base, 1
     while taken(candidate):
@@ -97,7 +97,7 @@ def derive_user(record: dict[str, Any], others: Iterable[dict[str, Any]]) -> Non
     if record["username"] is None:
         usernames = {other["username"] for other in others}
         emails = {other["email"] for other in others} if record["email"] is None else set()
-        record["username"] = unique(
+        record["username"] = first_free(
             username_from(record["name"]) or f"user{record['id']}",
             lambda candidate: candidate in usernames or f"{candidate}@example.com" in emails,
         )
