@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -30,7 +32,8 @@ group = Group("Resources", "A small REST API: CRUD, paging with Link headers, se
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
-USERNAME = r"^[a-z0-9._-]{3,32}$"
+MIN_USERNAME, MAX_USERNAME = 3, 32
+USERNAME = rf"^[a-z0-9._-]{{{MIN_USERNAME},{MAX_USERNAME}}}$"
 
 
 class UserIn(Strict):
@@ -58,13 +61,57 @@ class RepoIn(Strict):
     private: bool = False
 
 
-def optional_fields(model: type[BaseModel]) -> type[BaseModel]:
-    """The same fields and rules, each one optional (for PATCH); an explicit null is still refused."""
+def optional_fields(model: type[BaseModel], name: str, only: Collection[str] | None = None) -> type[BaseModel]:
+    """The same fields and rules, with those in `only` (default: all) optional; an explicit null is still refused."""
     fields: dict[str, Any] = {
-        name: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
-        for name, info in model.model_fields.items()
+        field: (info.annotation, FieldInfo.merge_field_infos(info, default=None) if only is None or field in only else info)
+        for field, info in model.model_fields.items()
     }
-    return create_model(f"{model.__name__}Patch", __base__=Strict, **fields)
+    return create_model(name, __base__=Strict, **fields)
+
+
+# POST /users needs only a name (what the course's aiohttp example sends); PUT still needs every field.
+NewUser = optional_fields(UserIn, "NewUser", only=("username", "email"))
+
+
+def username_from(name: str) -> str:
+    """A username made from a name: lowercase ASCII with accents dropped, each run of other
+    characters a '.', cut to MAX_USERNAME; '' when fewer than MIN_USERNAME characters remain."""
+    folded = "".join(char for char in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(char))
+    username = re.sub(r"[^a-z0-9]+", ".", folded).strip(".")[:MAX_USERNAME].rstrip(".")
+    return username if len(username) >= MIN_USERNAME else ""
+
+
+def first_free(base: str, taken: Callable[[str], bool]) -> str:
+    """`base`, or `base` with the smallest number from 2 up that makes it free (ada.lovelace2)."""
+    candidate, number = base, 1
+    while taken(candidate):
+        number += 1
+        candidate = base[: MAX_USERNAME - len(str(number))].rstrip(".") + str(number)
+    return candidate
+
+
+def derive_user(record: dict[str, Any], others: Iterable[dict[str, Any]]) -> None:
+    """Fill in the username and email a new user left out: from its name, unique among `others`."""
+    others = list(others)
+    if record["username"] is None:
+        usernames = {other["username"] for other in others}
+        emails = {other["email"] for other in others} if record["email"] is None else set()
+        record["username"] = first_free(
+            username_from(record["name"]) or f"user{record['id']}",
+            lambda candidate: candidate in usernames or f"{candidate}@example.com" in emails,
+        )
+    if record["email"] is None:
+        record["email"] = f"{record['username']}@example.com"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Fields that POST may leave out, and how the server fills them in."""
+
+    model: type[BaseModel]  # what POST takes instead of the kind's model
+    fill: Callable[[dict[str, Any], Iterable[dict[str, Any]]], None]  # (new record, the records the client sees)
+    rule: str  # for the docs
 
 
 @dataclass(frozen=True)
@@ -77,10 +124,15 @@ class Kind:
     unique: tuple[str, ...] = ()
     filters: tuple[Param, ...] = ()
     article: str = "a"  # for the docs: "an order"
+    derived: Derived | None = None
 
     @property
     def patch_model(self) -> type[BaseModel]:
         return _PATCH_MODELS[self.model]
+
+    @property
+    def post_model(self) -> type[BaseModel]:
+        return self.model if self.derived is None else self.derived.model
 
     @property
     def one(self) -> str:
@@ -88,7 +140,15 @@ class Kind:
         return f"{self.article} {self.singular}"
 
 
-USERS = Kind("users", "user", UserIn, unique=("username", "email"))
+USERS = Kind(
+    "users", "user", UserIn, unique=("username", "email"),
+    derived=Derived(
+        NewUser, derive_user,
+        "Only name is required: a left-out username is made from it (Ada Lovelace gives ada.lovelace, then "
+        "ada.lovelace2 when that is taken, or user{id} when the name has no letters or digits to use), and a "
+        "left-out email is {username}@example.com.",
+    ),
+)
 ORDERS = Kind(
     "orders", "order", OrderIn, article="an",
     filters=(
@@ -99,7 +159,7 @@ ORDERS = Kind(
 REPOS = Kind("repos", "repo", RepoIn, unique=("name",),
              filters=(Param("owner", str, default=None, description="only this user's repos"),))
 KINDS = (USERS, ORDERS, REPOS)
-_PATCH_MODELS = {kind.model: optional_fields(kind.model) for kind in KINDS}
+_PATCH_MODELS = {kind.model: optional_fields(kind.model, f"{kind.model.__name__}Patch") for kind in KINDS}
 
 
 @dataclass
@@ -269,7 +329,7 @@ def register(kind: Kind) -> None:
 
     async def create(request: Request) -> Response:
         records, client = store(request, kind), client_state(request)
-        data = validated(kind.model, await json_object(request), partial=False)
+        data = validated(kind.post_model, await json_object(request), partial=False)
         changes = records.changes(client)
         limit = server_state(request).config.max_records
         if changes.created >= limit:
@@ -277,6 +337,8 @@ def register(kind: Kind) -> None:
                            f"this client key already created {limit} {kind.name} (the server's --max-records); "
                            "start again with POST /__admin/reset")
         record = {"id": changes.next_id, **data}
+        if kind.derived is not None:
+            kind.derived.fill(record, records.visible(client))
         records.check_unique(client, record)
         check_references(request, record)
         records.save(client, record)
@@ -321,12 +383,13 @@ def register(kind: Kind) -> None:
         *kind.filters,
     )(_named(list_items, f"list_{many}", f"List {many} a page at a time; the Link header points to the other "
              "pages, X-Total-Count counts the matching items."))
-    group.route(f"/{many}", methods=["POST"], body=kind.model)(_named(
+    group.route(f"/{many}", methods=["POST"], body=kind.post_model, idempotent=True)(_named(
         create, f"create_{one}", f"Create {a} from a JSON body: 201 with Location and ETag.\n\n{_create_rules(kind)}"))
     group.route(item_path, record_id)(_named(
         read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
     group.route(item_path, record_id, methods=["PUT"], body=kind.model)(_named(
-        updater(partial=False), f"replace_{one}", f"Replace {a} with the JSON body (every field)."))
+        updater(partial=False), f"replace_{one}",
+        f"Replace {a} with the JSON body (every field{', even those POST can derive' if kind.derived else ''})."))
     group.route(item_path, record_id, methods=["PATCH"], body=kind.patch_model)(_named(
         updater(partial=True), f"update_{one}", f"Change some fields of {a}; send If-Match to avoid lost updates."))
     group.route(item_path, record_id, methods=["DELETE"])(_named(
@@ -334,9 +397,11 @@ def register(kind: Kind) -> None:
 
 
 def _create_rules(kind: Kind) -> str:
-    rules = [f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
+    rules = ["" if kind.derived is None else kind.derived.rule,
+             f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
              "Its user_id must name an existing user (else 422)." if "user_id" in kind.model.model_fields else "",
-             f"Each client key may create up to --max-records {kind.name} (then 409)."]
+             f"Each client key may create up to --max-records {kind.name} (then 409).",
+             "Send an Idempotency-Key to make a retry safe: the same key and body replay the first answer."]
     return " ".join(rule for rule in rules if rule)
 
 

@@ -8,7 +8,6 @@ import hashlib
 import math
 import random
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from starlette.requests import Request
@@ -166,10 +165,13 @@ async def drip(request: Request, numbytes: int, duration: float, delay: float, c
     sizes = [numbytes // writes + (1 if i < numbytes % writes else 0) for i in range(writes)]
 
     async def body() -> AsyncIterator[bytes]:
-        started = time.monotonic() + delay
+        # The loop's own clock, which sleeps count from: under load it lags time.monotonic(),
+        # and a schedule kept on the wall clock would then send its bytes early.
+        loop = asyncio.get_running_loop()
+        started = loop.time() + delay
         await asyncio.sleep(delay)
         for index, size in enumerate(sizes):
-            await asyncio.sleep(max(0.0, started + duration * (index + 1) / writes - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + duration * (index + 1) / writes - loop.time()))
             yield b"*" * size
 
     return StreamingResponse(body(), code, {"Content-Length": str(numbytes)}, media_type="application/octet-stream")
