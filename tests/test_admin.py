@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 
 import aiohttp
 import httpx
@@ -13,6 +14,20 @@ import requests
 
 from mock_server.config import Config
 from mock_server.server import BackgroundServer
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll until `condition()` holds: the server hears of a closed connection a moment later."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting until {what}"
+        time.sleep(0.02)
+
+
+def durations(base_url: str, key: str) -> list[float]:
+    """How long the server took over each request of `key`, by its own clock (oldest first)."""
+    journal = requests.get(f"{base_url}/__admin/requests", headers={"X-Client-Key": key}, timeout=10).json()
+    return [entry["duration"] for entry in journal["requests"]]
 
 
 def test_health(client: httpx.Client) -> None:
@@ -97,7 +112,7 @@ def test_max_in_flight_counts_concurrent_requests(base_url: str, key: str) -> No
     async def burst() -> None:
         async with aiohttp.ClientSession(base_url, headers={"X-Client-Key": key}) as session:
             async def one() -> None:
-                async with session.get("/delay/0.3") as response:
+                async with session.get("/delay/1") as response:  # long enough for all eight to overlap
                     await response.read()
 
             await asyncio.gather(*(one() for _ in range(8)))
@@ -117,14 +132,15 @@ def test_reset_forgets_one_client_key_only(base_url: str, key: str) -> None:
     assert requests_of == {key: 0, other: 1}
 
 
-def test_chaos_latency_and_failures_per_client_key(client: httpx.Client, base_url: str) -> None:
+def test_chaos_latency_and_failures_per_client_key(client: httpx.Client, base_url: str, key: str) -> None:
     assert client.put("/__admin/chaos", json={"latency": 0.2}).json()["latency"] == 0.2
     started = time.perf_counter()
     client.get("/get")
     assert time.perf_counter() - started >= 0.2
-    started = time.perf_counter()
-    requests.get(f"{base_url}/get", headers={"X-Client-Key": "calm-neighbour"}, timeout=10)
-    assert time.perf_counter() - started < 0.2, "other client keys are not slowed down"
+    calm = f"{key}-calm-neighbour"
+    requests.get(f"{base_url}/get", headers={"X-Client-Key": calm}, timeout=10)
+    (slowed,), (unslowed,) = durations(base_url, key), durations(base_url, calm)
+    assert unslowed < slowed, "other client keys are not slowed down"
     client.put("/__admin/chaos", json={"failure_rate": 1, "failure_codes": [502]})
     failed = client.get("/get")
     assert failed.status_code == 502 and failed.json()["error"] == "chaos"
@@ -147,12 +163,16 @@ def test_connect_latency_delays_only_new_connections(base_url: str, key: str) ->
     requests.put(f"{base_url}/__admin/chaos", json={"connect_latency": 0.3}, headers={"X-Client-Key": key}, timeout=10)
     with requests.Session() as session:
         session.headers["X-Client-Key"] = key
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
+        started = time.perf_counter()
+        session.get(f"{base_url}/get", timeout=10)
+        first = time.perf_counter() - started
+        for _ in range(2):
             session.get(f"{base_url}/get", timeout=10)
-            timings.append(time.perf_counter() - started)
-    assert timings[0] >= 0.3 and max(timings[1:]) < 0.3
+    assert first >= 0.3
+    entries = requests.get(f"{base_url}/__admin/requests", headers={"X-Client-Key": key}, timeout=10).json()["requests"]
+    assert [entry["connection"] for entry in entries] == [1, 1, 1]
+    handshake, *reused = durations(base_url, key)
+    assert max(reused) < handshake, "only the connection's first request waits for the simulated handshake"
 
 
 @pytest.mark.parametrize("flag", ["latency", "connect_latency"])
@@ -164,7 +184,8 @@ def test_latency_flags_apply_to_the_api_but_not_to_admin(flag: str) -> None:
         started = time.perf_counter()
         httpx.get(f"{url}/__admin/health", timeout=5)
         admin = time.perf_counter() - started
-    assert api >= 0.25 and admin < 0.25
+    assert api >= 0.25
+    assert admin < api, "both open a new connection; only the API request waits"
 
 
 def test_server_stats_count_tcp_connections(base_url: str) -> None:
@@ -172,21 +193,22 @@ def test_server_stats_count_tcp_connections(base_url: str) -> None:
     host, port = base_url.removeprefix("http://").split(":")
     for _ in range(3):
         socket.create_connection((host, int(port)), timeout=5).close()
-    time.sleep(0.1)
-    after = requests.get(f"{base_url}/__admin/stats/server", timeout=10).json()
-    assert after["connections_opened"] >= before + 4
+
+    def opened() -> int:
+        return requests.get(f"{base_url}/__admin/stats/server", timeout=10).json()["connections_opened"]
+
+    wait_until(lambda: opened() >= before + 4, "the server counted the three bare connections and this one")
 
 
 def test_connections_open_drops_when_the_client_closes(base_url: str, key: str) -> None:
     def open_now() -> int:
-        time.sleep(0.2)  # the server hears about a closed connection a moment later
         return requests.get(f"{base_url}/__admin/stats", headers={"X-Client-Key": key}, timeout=10).json()["connections_open"]
 
     session = requests.Session()
     session.get(f"{base_url}/get", headers={"X-Client-Key": key}, timeout=10)
     assert open_now() == 1, "the Session keeps its connection open for reuse"
     session.close()
-    assert open_now() == 0
+    wait_until(lambda: open_now() == 0, "the server heard that the Session closed its connection")
 
 
 @pytest.mark.parametrize("path", ["/flaky?fail=1", "/status/201", "/delay/0"])

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterator
 
 import httpx
 import pytest
 import requests
 
-MiB = 1024 * 1024
+from mock_server.config import Config
+from mock_server.server import BackgroundServer
 
 # (method, path, request options, expected status, expected error code, words the message must contain)
 BAD_INPUTS = [
@@ -75,7 +77,10 @@ BAD_INPUTS = [
     ("POST", "/upload", {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data"}},
      400, "malformed_form", "boundary"),
     ("POST", "/upload", {"json": {"file": "x"}}, 415, "unsupported_media_type", "multipart/form-data"),
-    ("POST", "/post", {"content": b"x" * (11 * MiB)}, 413, "body_too_large", "--max-body"),
+    ("POST", "/upload?allowed_types=csv", {"files": {"f": b"x"}}, 400, "invalid_parameter", "allowed_types"),
+    ("POST", "/upload?allowed_types=text/csv,", {"files": {"f": b"x"}}, 400, "invalid_parameter", "type/subtype"),
+    ("POST", "/upload?allowed_types=image/*", {"files": {"f": b"x"}}, 400, "invalid_parameter", "no wildcards"),
+    ("POST", "/upload?allowed_types=text/csv;q=1", {"files": {"f": b"x"}}, 400, "invalid_parameter", "parameters"),
     ("POST", "/oauth/token", {"json": {"grant_type": "client_credentials"}}, 400, "invalid_request", "data="),
     ("POST", "/oauth/token", {"data": {"grant_type": "password"}}, 400, "unsupported_grant_type", "client_credentials"),
     ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials", "client_id": "course",
@@ -131,20 +136,42 @@ def test_unterminated_huge_head_is_cut_off_without_buffering_it(base_url: str) -
     assert b'"header_too_large"' in answer
 
 
-def test_large_body_within_the_limit_is_accepted(client: httpx.Client) -> None:
-    response = client.post("/post", content=b"x" * (9 * MiB))
-    assert response.status_code == 200
-    assert len(response.json()["data"]) == 9 * MiB
+SMALL_BODY_LIMIT = 1024
 
 
-def test_chunked_body_over_the_limit_gets_413(client: httpx.Client) -> None:
-    def chunks():
-        for _ in range(11):
-            yield b"x" * MiB
+def chunked(size: int) -> Iterator[bytes]:
+    """`size` bytes in 100-byte chunks, so the client sends no Content-Length."""
+    for start in range(0, size, 100):
+        yield b"x" * min(100, size - start)
 
-    response = client.post("/post", content=chunks())  # no Content-Length: the limit applies while reading
-    assert response.status_code == 413
-    assert response.json()["error"] == "body_too_large"
+
+# (what is sent, the status it gets); the body limit applies whether the client announces the
+# size (Content-Length) or not (chunked, checked while reading)
+BODY_LIMITS = [
+    ("Content-Length at the limit", b"x" * SMALL_BODY_LIMIT, 200),
+    ("Content-Length over the limit", b"x" * (SMALL_BODY_LIMIT + 1), 413),
+    ("chunked at the limit", lambda: chunked(SMALL_BODY_LIMIT), 200),
+    ("chunked over the limit", lambda: chunked(SMALL_BODY_LIMIT + 1), 413),
+]
+
+
+@pytest.fixture(scope="module")
+def small_limit_url() -> Iterator[str]:
+    with BackgroundServer(Config(port=0, max_body=SMALL_BODY_LIMIT)) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("sent", "body", "status"), BODY_LIMITS, ids=[row[0] for row in BODY_LIMITS])
+def test_bodies_are_limited(small_limit_url: str, sent: str, body: object, status: int) -> None:
+    content = body() if callable(body) else body
+    response = httpx.post(f"{small_limit_url}/post", content=content, timeout=10)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert len(response.json()["data"]) == SMALL_BODY_LIMIT
+    else:
+        assert response.json()["error"] == "body_too_large"
+        assert f"limited to {SMALL_BODY_LIMIT} bytes" in response.json()["message"]
+        assert "--max-body" in response.json()["message"]
 
 
 def test_a_bug_is_answered_with_a_json_500_and_still_raised() -> None:

@@ -29,8 +29,11 @@ def test_status_codes(client: httpx.Client, code: int, header: str | None, value
 
 def test_status_retry_after_override_in_both_forms(client: httpx.Client) -> None:
     assert client.get("/status/429?retry_after=7").headers["retry-after"] == "7"
+    before = time.time()
     date = client.get("/status/503?retry_after=30&retry_after_format=http-date").headers["retry-after"]
-    assert 25 <= parsedate_to_datetime(date).timestamp() - time.time() <= 31
+    after = time.time()
+    # The server's clock read between before and after, plus 30 s, cut to whole seconds.
+    assert before + 29 <= parsedate_to_datetime(date).timestamp() <= after + 30
 
 
 def test_status_accepts_every_method(client: httpx.Client) -> None:
@@ -40,8 +43,7 @@ def test_status_accepts_every_method(client: httpx.Client) -> None:
 def test_delay_waits_and_reports_it(client: httpx.Client) -> None:
     started = time.perf_counter()
     response = client.get("/delay/0.3")
-    elapsed = time.perf_counter() - started
-    assert 0.3 <= elapsed < 2
+    assert time.perf_counter() - started >= 0.3
     assert response.json()["delay"] == 0.3
     assert response.headers["server-timing"] == "delay;dur=300"
 
@@ -103,27 +105,35 @@ def test_range_without_a_range_header_is_the_whole_alphabet(client: httpx.Client
     assert response.headers["accept-ranges"] == "bytes"
 
 
+def still_sending(client: httpx.Client, path: str) -> bool:
+    """Whether the server is still answering the newest request to `path`: its journal entry has no duration yet."""
+    newest = client.get("/__admin/requests", params={"path": path, "last": 1}).json()["requests"][0]
+    return newest["duration"] is None
+
+
 def test_drip_spreads_bytes_over_the_duration(client: httpx.Client) -> None:
     arrivals = []
     started = time.perf_counter()
     with client.stream("GET", "/drip?numbytes=5&duration=0.5&code=202") as response:
         assert response.status_code == 202
         for chunk in response.iter_raw():
+            if not arrivals:
+                assert still_sending(client, "/drip"), "the first bytes arrive while the server is still sending"
             arrivals.append((time.perf_counter() - started, chunk))
     assert b"".join(chunk for _, chunk in arrivals) == b"*****"
-    assert len(arrivals) >= 3, "the bytes arrive in several pieces"
-    assert 0.45 <= arrivals[-1][0] < 2
+    assert len(arrivals) >= 2, "the bytes arrive in several pieces"
+    assert arrivals[-1][0] >= 0.45
 
 
 def test_stream_sends_json_lines(client: httpx.Client) -> None:
     lines = client.get("/stream/4").text.splitlines()
     assert [line.startswith('{"id":') for line in lines] == [True] * 4
-    with client.stream("GET", "/stream/3?interval=0.2") as response:
-        started = time.perf_counter()
+    started = time.perf_counter()
+    with client.stream("GET", "/stream/3?interval=0.3") as response:
         lines = response.iter_lines()
         first = next(lines)
-        first_at = time.perf_counter() - started
+        assert still_sending(client, "/stream/3"), "lines arrive as they are sent, not all at the end"
         rest = list(lines)
         last_at = time.perf_counter() - started
     assert '"id":0' in first and len(rest) == 2
-    assert first_at < 0.15 and last_at >= 0.35, "lines arrive as they are sent, not all at the end"
+    assert last_at >= 0.55, "two intervals pass between the first line and the last"
