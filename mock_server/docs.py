@@ -77,8 +77,8 @@ def openapi(config: Config) -> dict[str, Any]:
         "info": {
             "title": "HTTP clients course: mock server",
             "version": "1.0",
-            "description": "A local API that behaves like the real, messy internet. Send X-Client-Key "
-            "to get your own counters, records and journal.",
+            "description": "A local API that behaves like the real, messy internet. Send "
+            f"{CLIENT_KEY_HEADER} to get your own counters, records and journal.",
         },
         "tags": [{"name": group.name, "description": group.description} for group in GROUPS],
         "paths": paths,

@@ -36,7 +36,7 @@ def derive_seed(*parts: object) -> int:
 
 
 def parse_client_key(key: str | None) -> str:
-    """The X-Client-Key header value, checked; requests without one share the key 'anon'."""
+    """The client key header's value, checked; requests without one share DEFAULT_CLIENT_KEY."""
     if key is None:
         return DEFAULT_CLIENT_KEY
     if not _CLIENT_KEY.fullmatch(key):
@@ -165,9 +165,17 @@ class ClientState:
         self.windows: dict[str, Any] = {}
         self.records: dict[str, Any] = {}
 
-    def random(self, name: str) -> random.Random:
-        """A seeded random stream of this client's own, so other clients cannot shift it."""
-        return remember(self.streams, name, lambda: random.Random(derive_seed(self.seed, self.key, name)), MAX_ENTRIES_PER_CLIENT)
+    def random(self, name: str, *, shared: bool = False) -> random.Random:
+        """A seeded random stream this client draws from alone, so other clients cannot shift it.
+
+        It is seeded with the server's --seed and this client key; a `shared` stream is seeded
+        by its name alone, so every client key (on any server) draws the same sequence.
+        """
+        if shared:
+            key, seed = f"shared:{name}", ("shared", name)
+        else:
+            key, seed = name, (self.seed, self.key, name)
+        return remember(self.streams, key, lambda: random.Random(derive_seed(*seed)), MAX_ENTRIES_PER_CLIENT)
 
     def count(self, name: str) -> int:
         """Increment and return the named counter (1 on first call)."""

@@ -81,3 +81,14 @@ def test_docs_and_admin_are_never_journaled(client: httpx.Client) -> None:
     for path in ("/docs", "/openapi.json", "/__admin/health"):
         client.get(path)
     assert client.get("/__admin/stats").json()["requests"] == 0
+
+
+def test_docs_use_the_right_article(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    texts = [spec["info"]["description"], *(tag["description"] for tag in spec["tags"])]
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            texts += [operation["summary"], operation["description"]]
+            texts += [parameter["description"] for parameter in operation["parameters"]]
+    wrong = [text for text in texts if re.search(r"\ba [aeio]", text, re.IGNORECASE)]
+    assert not wrong, f"'a' before a vowel sound (write 'an'): {wrong}"

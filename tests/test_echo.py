@@ -111,3 +111,32 @@ def test_upload_reports_size_checksum_and_content_type(client: httpx.Client) -> 
 def test_upload_shows_a_missing_content_type_as_null(base_url: str) -> None:
     body = requests.post(f"{base_url}/upload", files={"image": b"raw bytes"}, timeout=10).json()
     assert body["files"][0]["content_type"] is None  # requests sends no type for a bare file (pitfall R13)
+
+
+CSV, PNG = ("report.csv", b"a,b\n1,2\n", "text/csv"), ("photo.png", b"\x89PNG fake", "image/png")
+
+# (files as requests sends them, the field refused or None, words the refusal must contain)
+ALLOWED_TYPES = [
+    ({"report": CSV, "photo": PNG}, None, ""),
+    ({"report": ("report.csv", b"a,b", "Text/CSV; charset=utf-8")}, None, ""),
+    ({"report": ("report.csv", b"a,b")}, "report", "'report' carried no Content-Type"),
+    ({"report": b"a,b"}, "report", 'files={"report": (filename, file, "text/csv")}'),
+    ({"report": ("report.csv", b"a,b", "text/plain")}, "report", "carried Content-Type text/plain"),
+    ({"report": CSV, "notes": ("notes.txt", b"hi", "text/plain")}, "notes", "accepts only text/csv, image/png"),
+]
+
+
+@pytest.mark.parametrize(("files", "refused", "words"), ALLOWED_TYPES, ids=[str(row[1]) for row in ALLOWED_TYPES])
+def test_upload_with_allowed_types_is_all_or_nothing(base_url: str, key: str, files: dict, refused: str | None,
+                                                    words: str) -> None:
+    response = requests.post(f"{base_url}/upload", params={"allowed_types": "text/csv,image/png"}, files=files,
+                             data={"album": "q3"}, headers={"X-Client-Key": key}, timeout=10)
+    body = response.json()
+    if refused is None:
+        assert response.status_code == 200, body
+        assert [part["field"] for part in body["files"]] == list(files)
+        return
+    assert response.status_code == 415
+    assert (body["error"], body["field"]) == ("unsupported_media_type", refused)
+    assert words in body["message"], body["message"]
+    assert "files" not in body, "nothing is reported as uploaded when one part is refused"

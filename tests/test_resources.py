@@ -113,3 +113,52 @@ def test_creates_are_capped_per_client_key(base_url: str, key: str) -> None:
             assert small.post("/repos", json={"name": f"r{number}", "owner": "ada.lovelace"}).status_code == 201
         full = small.post("/repos", json={"name": "r3", "owner": "ada.lovelace"})
         assert full.status_code == 409 and "--max-records" in full.json()["message"]
+
+
+# (name sent alone, the username the server makes; user 43 is the client's first create)
+DERIVED_USERNAMES = [
+    ("Ada Lovelace", "ada.lovelace"),
+    ("Ada Turing", "ada.turing2"),  # a seeded user is ada.turing
+    ("  Zoë   Ørsted-Nuñez ", "zoe.rsted.nunez"),
+    ("李小龍", "user43"),
+    ("Al", "user43"),
+    ("A" * 40, "a" * 32),
+]
+
+
+@pytest.mark.parametrize(("name", "username"), DERIVED_USERNAMES, ids=[row[1] for row in DERIVED_USERNAMES])
+def test_a_user_created_from_a_name_alone_gets_a_username_and_email(client: httpx.Client, name: str,
+                                                                     username: str) -> None:
+    created = client.post("/users", json={"name": name})
+    assert created.status_code == 201, created.text
+    assert created.json() == {"id": 43, "username": username, "name": name, "email": f"{username}@example.com",
+                              "active": True}
+
+
+def test_derived_usernames_are_unique_among_what_the_client_sees(client: httpx.Client) -> None:
+    usernames = [client.post("/users", json={"name": "Ada Lovelace"}).json()["username"] for _ in range(3)]
+    assert usernames == ["ada.lovelace", "ada.lovelace2", "ada.lovelace3"]
+    client.post("/users", json={"name": "Grace Hopper", "username": "grace.h", "email": "grace.hopper@example.com"})
+    assert client.post("/users", json={"name": "Grace Hopper"}).json()["email"] == "grace.hopper2@example.com", \
+        "the derived email must be free too"
+    long = client.post("/users", json={"name": "B" * 40}).json()["username"]
+    assert client.post("/users", json={"name": "B" * 40}).json()["username"] == long[:31] + "2"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": "Ada", "username": "A!"}, "username"),
+    ({"name": "Ada", "email": "not-an-email"}, "email"),
+    ({"name": "Ada", "username": None}, "username"),
+    ({"name": "Ada", "nickname": "ada"}, "nickname"),
+    ({"username": "ada.x"}, "name"),
+])
+def test_explicit_user_fields_are_still_validated(client: httpx.Client, body: dict, field: str) -> None:
+    refused = client.post("/users", json=body)
+    assert refused.status_code == 422 and field in refused.json()["fields"], refused.text
+
+
+def test_only_post_derives_put_still_needs_every_field(client: httpx.Client) -> None:
+    user = client.post("/users", json={"name": "Ada Lovelace", "email": "ada@example.com"}).json()
+    assert (user["username"], user["email"]) == ("ada.lovelace", "ada@example.com")
+    refused = client.put(f"/users/{user['id']}", json={"name": "Ada King"})
+    assert refused.status_code == 422 and set(refused.json()["fields"]) == {"username", "email"}

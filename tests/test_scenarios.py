@@ -63,14 +63,55 @@ def test_flaky_failures_say_which_attempt_and_can_carry_retry_after(client: http
     assert "retry-after" not in client.get("/flaky?fail=2").headers, "no Retry-After unless asked"
 
 
-def test_unstable_is_seeded_per_client_key(client: httpx.Client) -> None:
-    first = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
+# (path, the statuses of successive calls, the Retry-After each one carries)
+RETRY_AFTERS = [
+    ("/status/500", [500], [None]),
+    ("/status/503", [503], ["1"]),
+    ("/status/429?retry_after=0", [429], ["0"]),
+    ("/status/500?retry_after=4", [500], ["4"]),
+    ("/status/200?retry_after=4", [200], ["4"]),
+    ("/flaky?fail=1&status=500&retry_after=2", [500, 200], ["2", None]),
+    ("/flaky?fail=1&status=418&retry_after=2", [418, 200], ["2", None]),
+    ("/flaky?fail=1&status=500", [500, 200], [None, None]),
+    ("/flaky/sequence?codes=500,404,302,200&retry_after=3", [500, 404, 302, 200], ["3", "3", None, None]),
+    ("/flaky/sequence?codes=502,200", [502, 200], [None, None]),
+]
+
+
+@pytest.mark.parametrize(("path", "statuses", "retry_afters"), RETRY_AFTERS, ids=[row[0] for row in RETRY_AFTERS])
+def test_retry_after_on_any_failure_when_asked(client: httpx.Client, path: str, statuses: list[int],
+                                               retry_afters: list[str | None]) -> None:
+    answers = [client.get(path, follow_redirects=False) for _ in statuses]
+    assert [answer.status_code for answer in answers] == statuses
+    assert [answer.headers.get("retry-after") for answer in answers] == retry_afters
+
+
+def _unstable(base_url: str, key: str, query: str, calls: int = 40) -> list[int]:
+    with httpx.Client(base_url=base_url, headers={"X-Client-Key": key}, timeout=10) as client:
+        return [client.get(f"/unstable?{query}").status_code for _ in range(calls)]
+
+
+def test_unstable_is_seeded_per_client_key(client: httpx.Client, base_url: str, key: str) -> None:
+    first = _unstable(base_url, key, "failure_rate=0.5")
     client.post("/__admin/reset")
-    again = [client.get("/unstable?failure_rate=0.5").status_code for _ in range(40)]
-    assert first == again
+    assert _unstable(base_url, key, "failure_rate=0.5") == first, "a reset starts the sequence again"
+    assert _unstable(base_url, f"{key}-other", "failure_rate=0.5") != first, "another key sees its own sequence"
     assert 8 <= first.count(503) <= 32
-    assert {client.get("/unstable?failure_rate=0").status_code for _ in range(5)} == {200}
-    assert {client.get("/unstable?failure_rate=1&status=500").status_code for _ in range(5)} == {500}
+    assert set(_unstable(base_url, key, "failure_rate=0", 5)) == {200}
+    assert set(_unstable(base_url, key, "failure_rate=1&status=500", 5)) == {500}
+
+
+def test_unstable_with_a_seed_is_the_same_for_every_client_key(client: httpx.Client, base_url: str, key: str) -> None:
+    from mock_server.config import Config
+    from mock_server.server import BackgroundServer
+
+    first = _unstable(base_url, key, "failure_rate=0.5&seed=7")
+    assert _unstable(base_url, f"{key}-other", "failure_rate=0.5&seed=7") == first
+    client.post("/__admin/reset")
+    assert _unstable(base_url, key, "failure_rate=0.5&seed=7") == first, "a reset starts the sequence again"
+    assert _unstable(base_url, key, "failure_rate=0.5&seed=8") != first
+    with BackgroundServer(Config(port=0, seed=5)) as other_server:
+        assert _unstable(other_server, "anyone", "failure_rate=0.5&seed=7") == first, "the server's --seed plays no part"
 
 
 def test_ratelimited_answers_429_with_retry_after_and_ratelimit_headers(client: httpx.Client) -> None:

@@ -14,13 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from ..config import describe
 from ..endpoints import Group, Param
-from ..errors import ApiError
 from ..contract import CLIENT_KEY_HEADER, SERVICE
+from ..errors import ApiError
+from ..reading import Strict, json_object, validated
 from ..state import Chaos, ClientState, parse_client_key, server_state
-from .resources import Strict, json_object, validated
 
 group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")
-
 
 
 def caller(request: Request, *, create: bool = False) -> ClientState:
@@ -98,9 +97,10 @@ class ChaosIn(Strict):
     jitter: Annotated[float, Field(ge=0, description="up to this many extra seconds, drawn per request")] = 0.0
     connect_latency: Annotated[float, Field(ge=0, description="seconds added to a connection's first request")] = 0.0
     failure_rate: Annotated[float, Field(ge=0, le=1, description="chance that a request fails")] = 0.0
-    failure_codes: Annotated[list[Annotated[int, Field(ge=400, le=599)]], Field(min_length=1, max_length=10)] = [
-        500, 502, 503,
-    ]
+    failure_codes: Annotated[
+        list[Annotated[int, Field(ge=400, le=599)]],
+        Field(min_length=1, max_length=10, description="the status codes a failure picks from"),
+    ] = [500, 502, 503]
 
 
 @group.route("/__admin/chaos", methods=["GET"])
@@ -115,7 +115,8 @@ async def get_chaos(request: Request) -> Response:
 async def put_chaos(request: Request) -> Response:
     """Add latency, a simulated handshake delay, or random failures to this client key's requests.
 
-    Fields left out are 0. Each delay, and their sum, is limited by the server's --max-duration.
+    Fields left out take their defaults: no delays, no failures, failure_codes 500, 502 and 503.
+    Each delay, and their sum, is limited by the server's --max-duration.
     """
     wanted = ChaosIn(**validated(ChaosIn, await json_object(request), partial=False))
     limit = server_state(request).config.max_duration

@@ -13,10 +13,10 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
+from ..reading import media_type, read_form
 from ..state import client_state, put, server_state
-from .echo import read_form
 
-group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, and API keys.")
+group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, API keys and signed requests.")
 
 CLIENT_ID, CLIENT_SECRET = "course", "course-secret"
 SIGNING_SECRET = "course-signing-secret"
@@ -68,7 +68,7 @@ async def token(request: Request) -> Response:
     client_secret=course-secret (or the client id and secret as Basic auth). Optional
     expires_in (seconds) asks for a shorter-lived token, to see expiry happen.
     """
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+    if media_type(request) != FORM:
         raise ApiError(
             400, "invalid_request",
             "the token endpoint takes a form body (application/x-www-form-urlencoded), as RFC 6749 "

@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..endpoints import Group, Param
 from ..errors import ApiError
+from ..reading import FORM_TYPES, JSON, media_type, read_form
 from ..state import client_state, put, server_state
-from .echo import FORM_TYPES, read_form
 
 group = Group("Cookies and sessions", "Set, read and delete cookies; log in to get a session cookie.")
 
@@ -71,11 +71,11 @@ async def delete_cookies(request: Request) -> Response:
 
 
 async def _credentials(request: Request) -> tuple[object, object]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(request)
     if content_type in FORM_TYPES:
         form = await read_form(request)
         return form.get("username"), form.get("password")
-    if content_type == "application/json":
+    if content_type == JSON:
         try:
             data = json.loads(await request.body())
         except ValueError as exc:

@@ -2,108 +2,31 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import json
 import re
 import uuid
-from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..endpoints import ALL_METHODS, Group
-from ..errors import ApiError
+from ..endpoints import ALL_METHODS, Group, Param
+from ..errors import ApiError, invalid_param
+from ..reading import arguments, basics, essence, media_type, read_form, with_body
+from ..responses import compact_json
 from ..state import client_state, header_dict
 
 group = Group("Echo", "What the server received: arguments, headers, bodies, uploads.")
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
+_MEDIA_TYPE = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+/[!#$%&'+\-.^_`|~0-9a-z]+")  # type/subtype tokens, without *
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Headers that describe the message framing; a client must not be able to set them.
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
 # Content types /response-headers may set: none that a browser would render as a page.
 SAFE_CONTENT_TYPES = {"application/json", "application/problem+json", "text/plain", "text/csv", "application/octet-stream"}
-
-
-def compact_json(value: Any) -> bytes:
-    """JSON bytes exactly as JSONResponse renders them, for bodies built by hand."""
-    return JSONResponse(value).body
-
-
-def arguments(request: Request) -> dict[str, str | list[str]]:
-    """Query arguments: a string each, or a list when repeated (as httpbin shows them)."""
-    args: dict[str, Any] = {}
-    if not request.scope["query_string"]:
-        return args
-    for name, value in request.query_params.multi_items():
-        if name in args:
-            args[name] = [*args[name], value] if isinstance(args[name], list) else [args[name], value]
-        else:
-            args[name] = value
-    return args
-
-
-def request_url(request: Request) -> str:
-    """The URL as the client sent it (percent-encoding kept), with the Host it addressed."""
-    scope = request.scope
-    host = request.headers.get("host") or "{}:{}".format(*scope["server"])
-    query = scope["query_string"]
-    path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-    return f"{scope['scheme']}://{host}{path}" + (f"?{query.decode('latin-1')}" if query else "")
-
-
-def basics(request: Request) -> dict[str, Any]:
-    return {
-        "args": arguments(request),
-        "headers": header_dict(request.headers.raw),
-        "origin": request.client.host if request.client else None,
-        "url": request_url(request),
-    }
-
-
-async def read_form(request: Request) -> FormData:
-    """The form or multipart body, or a 400 that says why it could not be parsed."""
-    try:
-        return await request.form()
-    except HTTPException as exc:
-        raise ApiError(400, "malformed_form", f"could not parse the form body: {exc.detail}") from None
-
-
-def as_text(raw: bytes) -> str:
-    """Bytes as text, or as a base64 data URL when they are not UTF-8 (as httpbin does)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "data:application/octet-stream;base64," + base64.b64encode(raw).decode()
-
-
-async def with_body(request: Request) -> dict[str, Any]:
-    """The full echo: basics plus data, form, files and json."""
-    headers = request.headers
-    has_body = "content-length" in headers or "transfer-encoding" in headers  # else none, by HTTP/1.1
-    body = await request.body() if has_body else b""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    form: dict[str, Any] = {}
-    files: dict[str, Any] = {}
-    data = ""
-    if content_type in FORM_TYPES:
-        for name, value in (await read_form(request)).multi_items():
-            if isinstance(value, UploadFile):
-                files[name] = as_text(await value.read())
-            else:
-                form[name] = value
-    else:
-        data = as_text(body)
-    try:
-        parsed = json.loads(body) if body and not form and not files else None
-    except ValueError:
-        parsed = None
-    return {**basics(request), "data": data, "files": files, "form": form, "json": parsed}
 
 
 @group.route("/get")
@@ -128,7 +51,7 @@ for _method in ("POST", "PUT", "PATCH", "DELETE"):
 @group.route("/anything", methods=ALL_METHODS)
 @group.route("/anything/{path:path}", methods=ALL_METHODS)
 async def anything(request: Request) -> Response:
-    """Echo any method on any path below /anything, including its body."""
+    """Echo any method at /anything or any path below it, including the body."""
     return JSONResponse({**await with_body(request), "method": request.method})
 
 
@@ -218,7 +141,7 @@ async def response_headers(request: Request) -> Response:
             raise ApiError(400, "invalid_header", f"the value of {name} contains a control character", header=name)
         if name.lower() in FRAMING_HEADERS:
             raise ApiError(400, "invalid_header", f"{name} is managed by the server and cannot be set", header=name)
-        if name.lower() == "content-type" and value.split(";")[0].strip().lower() not in SAFE_CONTENT_TYPES:
+        if name.lower() == "content-type" and essence(value) not in SAFE_CONTENT_TYPES:
             raise ApiError(
                 400, "invalid_header", f"Content-Type may be one of {', '.join(sorted(SAFE_CONTENT_TYPES))}",
                 header=name,
@@ -233,26 +156,37 @@ async def response_headers(request: Request) -> Response:
     return response
 
 
-@group.route("/upload", methods=["POST"])
-async def upload(request: Request) -> Response:
+@group.route(
+    "/upload",
+    Param("allowed_types", str, default=None,
+          description="comma-separated media types every file part must carry, e.g. text/csv,image/png"),
+    methods=["POST"],
+)
+async def upload(request: Request, allowed_types: str | None) -> Response:
     """Receive a multipart upload; answer each file's name, size, SHA-256 and content type.
 
-    The content type is the one your client sent for that part (null if it sent none).
+    The content type is the one your client sent for that part (null if it sent none). With
+    allowed_types, every file part must carry one of those types; otherwise the whole upload is
+    refused with a 415 that names the part, and no file is reported as received.
     """
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+    allowed = None if allowed_types is None else _media_types(allowed_types)
+    if media_type(request) != "multipart/form-data":
         raise ApiError(
             415, "unsupported_media_type",
             "POST /upload expects a multipart/form-data body (requests: files=..., httpx: files=...)",
         )
+    parts = (await read_form(request)).multi_items()
+    if allowed is not None:
+        _check_types(parts, allowed)
     files, fields = [], {}
-    for name, value in (await read_form(request)).multi_items():
+    for name, value in parts:
         if isinstance(value, UploadFile):
             content = await value.read()
             files.append(
                 {
                     "field": name,
                     "filename": value.filename,
-                    "content_type": value.headers.get("content-type"),
+                    "content_type": value.content_type,
                     "size": len(content),
                     "sha256": hashlib.sha256(content).hexdigest(),
                 }
@@ -260,3 +194,27 @@ async def upload(request: Request) -> Response:
         else:
             fields[name] = value
     return JSONResponse({"files": files, "form": fields})
+
+
+def _media_types(raw: str) -> tuple[str, ...]:
+    types = tuple(item.strip().lower() for item in raw.split(","))
+    for item in types:
+        if not _MEDIA_TYPE.fullmatch(item):
+            raise invalid_param(
+                "allowed_types", f"each item must be a type/subtype like text/csv (no wildcards or parameters), got {item!r}"
+            )
+    return types
+
+
+def _check_types(parts: list[tuple[str, str | UploadFile]], allowed: tuple[str, ...]) -> None:
+    """Refuse the upload (415) at the first file part whose type is not allowed."""
+    for name, value in parts:
+        if isinstance(value, UploadFile) and essence(value.content_type or "") not in allowed:
+            carried = f"Content-Type {value.content_type}" if value.content_type else "no Content-Type"
+            example = f'files={{{json.dumps(name)}: (filename, file, "{allowed[0]}")}}'
+            raise ApiError(
+                415, "unsupported_media_type",
+                f"file part {name!r} carried {carried}, but this upload accepts only {', '.join(allowed)}; "
+                f"send the type with each file, in requests: {example}",
+                field=name, content_type=value.content_type, allowed=list(allowed),
+            )

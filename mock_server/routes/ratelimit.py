@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
+from ..responses import RETRY_AFTER_FORMAT, retry_after_value
 from ..state import MAX_ENTRIES_PER_CLIENT, client_state, remember
-from .status_delay import RETRY_AFTER_FORMAT, retry_after_value
 
 group = Group("Rate limiting", "A per-client limiter that answers 429 with Retry-After once you go too fast.")
 

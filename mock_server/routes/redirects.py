@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -11,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import invalid_param
+from ..reading import is_loopback, origin
 
 group = Group("Redirects", "Chains of redirects, relative and absolute, and redirects to a chosen local URL.")
 
@@ -18,31 +18,11 @@ STEPS = Param("n", int, "path", minimum=1, maximum="max_redirects", description=
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def origin(request: Request) -> str:
-    """This server's origin, from the Host header when it names a loopback host."""
-    host_header = request.headers.get("host", "")
-    if is_loopback(urlsplit(f"//{host_header}").hostname):
-        return f"{request.url.scheme}://{host_header}"
-    host, port = request.scope["server"][:2]
-    return f"{request.url.scheme}://{host}:{port}"
-
-
 def _next(prefix: str, n: int) -> str:
     return "/get" if n == 1 else f"{prefix}/{n - 1}"
 
 
-@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="absolute Location URLs"))
+@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"))
 async def redirect(request: Request, n: int, absolute: bool) -> Response:
     """302 `n` times, then land on /get (relative Location unless absolute=true)."""
     target = _next("/redirect", n)

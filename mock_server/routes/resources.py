@@ -10,20 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..endpoints import Group, Handler, Param
 from ..errors import ApiError
+from ..reading import Strict, json_object, origin, validated
 from ..state import ClientState, client_state, derive_seed, server_state
-from .redirects import origin
 
 group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
 
@@ -31,12 +33,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 USERNAME = r"^[a-z0-9._-]{3,32}$"
-
-
-class Strict(BaseModel):
-    """Request bodies are checked strictly: no type coercion, no unknown fields."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
+MIN_USERNAME, MAX_USERNAME = 3, 32  # the lengths USERNAME allows
 
 
 class UserIn(Strict):
@@ -64,13 +61,57 @@ class RepoIn(Strict):
     private: bool = False
 
 
-def optional_fields(model: type[BaseModel]) -> type[BaseModel]:
-    """The same fields and rules, each one optional (for PATCH); an explicit null is still refused."""
+def optional_fields(model: type[BaseModel], name: str, only: Collection[str] | None = None) -> type[BaseModel]:
+    """The same fields and rules, with those in `only` (default: all) optional; an explicit null is still refused."""
     fields: dict[str, Any] = {
-        name: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
-        for name, info in model.model_fields.items()
+        field: (info.annotation, FieldInfo.merge_field_infos(info, default=None) if only is None or field in only else info)
+        for field, info in model.model_fields.items()
     }
-    return create_model(f"{model.__name__}Patch", __base__=Strict, **fields)
+    return create_model(name, __base__=Strict, **fields)
+
+
+# POST /users needs only a name (what the course's aiohttp example sends); PUT still needs every field.
+NewUser = optional_fields(UserIn, "NewUser", only=("username", "email"))
+
+
+def username_from(name: str) -> str:
+    """A username made from a name: lowercase ASCII with accents dropped, each run of other
+    characters a '.', cut to MAX_USERNAME; '' when fewer than MIN_USERNAME characters remain."""
+    folded = "".join(char for char in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(char))
+    username = re.sub(r"[^a-z0-9]+", ".", folded).strip(".")[:MAX_USERNAME].rstrip(".")
+    return username if len(username) >= MIN_USERNAME else ""
+
+
+def unique(base: str, taken: Callable[[str], bool]) -> str:
+    """`base`, or `base` with the smallest number from 2 up that makes it free (ada.lovelace2)."""
+    candidate, number = base, 1
+    while taken(candidate):
+        number += 1
+        candidate = base[: MAX_USERNAME - len(str(number))].rstrip(".") + str(number)
+    return candidate
+
+
+def derive_user(record: dict[str, Any], others: Iterable[dict[str, Any]]) -> None:
+    """Fill in the username and email a new user left out: from its name, unique among `others`."""
+    others = list(others)
+    if record["username"] is None:
+        usernames = {other["username"] for other in others}
+        emails = {other["email"] for other in others} if record["email"] is None else set()
+        record["username"] = unique(
+            username_from(record["name"]) or f"user{record['id']}",
+            lambda candidate: candidate in usernames or f"{candidate}@example.com" in emails,
+        )
+    if record["email"] is None:
+        record["email"] = f"{record['username']}@example.com"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Fields that POST may leave out, and how the server fills them in."""
+
+    model: type[BaseModel]  # what POST takes instead of the kind's model
+    fill: Callable[[dict[str, Any], Iterable[dict[str, Any]]], None]  # (new record, the records the client sees)
+    rule: str  # for the docs
 
 
 @dataclass(frozen=True)
@@ -82,15 +123,34 @@ class Kind:
     model: type[BaseModel]
     unique: tuple[str, ...] = ()
     filters: tuple[Param, ...] = ()
+    article: str = "a"  # for the docs: "an order"
+    derived: Derived | None = None
 
     @property
     def patch_model(self) -> type[BaseModel]:
         return _PATCH_MODELS[self.model]
 
+    @property
+    def post_model(self) -> type[BaseModel]:
+        return self.model if self.derived is None else self.derived.model
 
-USERS = Kind("users", "user", UserIn, unique=("username", "email"))
+    @property
+    def one(self) -> str:
+        """One record, with its article: 'a user', 'an order'."""
+        return f"{self.article} {self.singular}"
+
+
+USERS = Kind(
+    "users", "user", UserIn, unique=("username", "email"),
+    derived=Derived(
+        NewUser, derive_user,
+        "Only name is required: a left-out username is made from it (Ada Lovelace gives ada.lovelace, then "
+        "ada.lovelace2 when that is taken, or user{id} when the name has no letters or digits to use), and a "
+        "left-out email is {username}@example.com.",
+    ),
+)
 ORDERS = Kind(
-    "orders", "order", OrderIn,
+    "orders", "order", OrderIn, article="an",
     filters=(
         Param("user_id", int, default=None, minimum=1, description="only this user's orders"),
         Param("status", str, default=None, choices=STATUSES, description="only orders in this status"),
@@ -99,7 +159,7 @@ ORDERS = Kind(
 REPOS = Kind("repos", "repo", RepoIn, unique=("name",),
              filters=(Param("owner", str, default=None, description="only this user's repos"),))
 KINDS = (USERS, ORDERS, REPOS)
-_PATCH_MODELS = {kind.model: optional_fields(kind.model) for kind in KINDS}
+_PATCH_MODELS = {kind.model: optional_fields(kind.model, f"{kind.model.__name__}Patch") for kind in KINDS}
 
 
 @dataclass
@@ -143,7 +203,7 @@ class Store:
             for other in self.visible(client):
                 if other[name] == record[name] and other["id"] != record["id"]:
                     raise ApiError(
-                        409, "conflict", f"a {self.kind.singular} with {name} {record[name]!r} already exists",
+                        409, "conflict", f"{self.kind.one} with {name} {record[name]!r} already exists",
                         field=name, existing_id=other["id"],
                     )
 
@@ -216,32 +276,6 @@ def etag(record: dict[str, Any]) -> str:
     return '"' + hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + '"'
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 415/400/422 that says what is wrong."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise ApiError(
-            415, "unsupported_media_type",
-            f"send a JSON body with Content-Type: application/json (got {content_type or 'no Content-Type'}); "
-            "in requests or httpx use json=...",
-        )
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "validation_failed", f"the body must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-def validated(model: type[BaseModel], data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    try:
-        return model.model_validate(data).model_dump(exclude_unset=partial)
-    except ValidationError as exc:
-        fields = {".".join(map(str, error["loc"])) or "body": error["msg"] for error in exc.errors()}
-        raise ApiError(422, "validation_failed", f"invalid fields: {', '.join(fields)}", fields=fields) from None
-
-
 def store(request: Request, kind: Kind) -> Store:
     return server_state(request).collections[kind.name]
 
@@ -295,7 +329,7 @@ def register(kind: Kind) -> None:
 
     async def create(request: Request) -> Response:
         records, client = store(request, kind), client_state(request)
-        data = validated(kind.model, await json_object(request), partial=False)
+        data = validated(kind.post_model, await json_object(request), partial=False)
         changes = records.changes(client)
         limit = server_state(request).config.max_records
         if changes.created >= limit:
@@ -303,6 +337,8 @@ def register(kind: Kind) -> None:
                            f"this client key already created {limit} {kind.name} (the server's --max-records); "
                            "start again with POST /__admin/reset")
         record = {"id": changes.next_id, **data}
+        if kind.derived is not None:
+            kind.derived.fill(record, records.visible(client))
         records.check_unique(client, record)
         check_references(request, record)
         records.save(client, record)
@@ -337,25 +373,35 @@ def register(kind: Kind) -> None:
         records.changes(client).records[id] = None
         return Response(status_code=204)
 
-    one, many = kind.singular, kind.name
+    one, many, a = kind.singular, kind.name, kind.one
     group.route(
         f"/{many}",
         Param("page", int, default=1, minimum=1, description="page number, from 1"),
         Param("limit", int, default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT, description="items per page"),
-        Param("search", str, default=None, description="only items with this text in one of their text fields"),
+        Param("search", str, default=None,
+              description="only items with this text in one of their text fields (case-insensitive)"),
         *kind.filters,
-    )(_named(list_items, f"list_{many}",
-             f"List {many} a page at a time; the Link header points to the other pages, X-Total-Count counts them."))
-    group.route(f"/{many}", methods=["POST"], body=kind.model)(_named(
-        create, f"create_{one}", f"Create a {one} from a JSON body: 201 with Location and ETag; 409 if it exists."))
+    )(_named(list_items, f"list_{many}", f"List {many} a page at a time; the Link header points to the other "
+             "pages, X-Total-Count counts the matching items."))
+    group.route(f"/{many}", methods=["POST"], body=kind.post_model)(_named(
+        create, f"create_{one}", f"Create {a} from a JSON body: 201 with Location and ETag.\n\n{_create_rules(kind)}"))
     group.route(item_path, record_id)(_named(
         read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
     group.route(item_path, record_id, methods=["PUT"], body=kind.model)(_named(
-        updater(partial=False), f"replace_{one}", f"Replace a {one} with the JSON body (every field)."))
+        updater(partial=False), f"replace_{one}",
+        f"Replace {a} with the JSON body (every field{', even those POST can derive' if kind.derived else ''})."))
     group.route(item_path, record_id, methods=["PATCH"], body=kind.patch_model)(_named(
-        updater(partial=True), f"update_{one}", f"Change some fields of a {one}; send If-Match to avoid lost updates."))
+        updater(partial=True), f"update_{one}", f"Change some fields of {a}; send If-Match to avoid lost updates."))
     group.route(item_path, record_id, methods=["DELETE"])(_named(
-        delete, f"delete_{one}", f"Delete a {one} (204); If-Match guards against deleting a changed record."))
+        delete, f"delete_{one}", f"Delete {a} (204); If-Match guards against deleting a changed record."))
+
+
+def _create_rules(kind: Kind) -> str:
+    rules = ["" if kind.derived is None else kind.derived.rule,
+             f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
+             "Its user_id must name an existing user (else 422)." if "user_id" in kind.model.model_fields else "",
+             f"Each client key may create up to --max-records {kind.name} (then 409)."]
+    return " ".join(rule for rule in rules if rule)
 
 
 for _kind in KINDS:

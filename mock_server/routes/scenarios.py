@@ -6,25 +6,23 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..contract import CLIENT_KEY_HEADER
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError, invalid_param
+from ..responses import RETRY_AFTER_FORMAT, retry_after_param, retry_after_value, status_response
 from ..state import client_state, server_state
 from ..waiting import wait
-from .status_delay import MAX_RETRY_AFTER, RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_value, status_response
 
 group = Group(
     "Scenarios",
-    "Deterministic trouble for retry lessons. Counters are per X-Client-Key and per request "
+    f"Deterministic trouble for retry lessons. Counters are per {CLIENT_KEY_HEADER} and per request "
     "(method, path and query), and POST /__admin/reset starts them again.",
 )
 
 MAX_FAILURES = 100
 MAX_SEQUENCE = 100
 FAILURE_STATUS = Param("status", int, default=503, minimum=400, maximum=599, description="status of each failure")
-RETRY_AFTER = Param(
-    "retry_after", int, default=None, minimum=0, maximum=MAX_RETRY_AFTER,
-    description="add Retry-After (seconds) to 429 and 503 answers; none by default",
-)
+RETRY_AFTER = retry_after_param("add Retry-After (seconds) to every failure, whatever its status; none by default")
 
 
 def _scenario(request: Request) -> str:
@@ -32,8 +30,8 @@ def _scenario(request: Request) -> str:
     return f"{request.method} {request.url.path}?{request.url.query}"
 
 
-def _retry_after(status: int, retry_after: int | None, form: str) -> dict[str, str]:
-    if retry_after is None or status not in RETRY_AFTER_CODES:
+def _retry_after(retry_after: int | None, form: str) -> dict[str, str]:
+    if retry_after is None:
         return {}
     return {"Retry-After": retry_after_value(retry_after, form)}
 
@@ -47,14 +45,14 @@ def _retry_after(status: int, retry_after: int | None, form: str) -> dict[str, s
     methods=ALL_METHODS,
 )
 async def flaky(request: Request, fail: int, status: int, retry_after: int | None, retry_after_format: str) -> Response:
-    """The first `fail` calls answer `status` (503), every later call 200.
+    """The first `fail` calls answer `status` (default: 2 calls, 503); every later call answers 200.
 
-    Each answer says which attempt it was. With retry_after set, 429/503 failures carry a
-    Retry-After header.
+    Each answer says which attempt it was. With retry_after set, every failure carries
+    Retry-After, whatever its status (urllib3 honours it on any status it retries).
     """
     attempt = client_state(request).count(_scenario(request))
     if attempt <= fail:
-        headers = _retry_after(status, retry_after, retry_after_format)
+        headers = _retry_after(retry_after, retry_after_format)
         raise ApiError(status, "flaky_failure", f"simulated failure {attempt} of {fail}", attempt=attempt, headers=headers)
     return JSONResponse({"ok": True, "attempt": attempt, "failures_before_success": fail})
 
@@ -70,15 +68,18 @@ async def flaky(request: Request, fail: int, status: int, retry_after: int | Non
 async def flaky_sequence(
     request: Request, codes: str, cycle: bool, retry_after: int | None, retry_after_format: str
 ) -> Response:
-    """Answer the status codes of `codes` one call at a time: 503,429,200 gives 503, then 429, then 200."""
+    """Answer the status codes of `codes` one call at a time: 503,429,200 gives 503, then 429, then 200.
+
+    With retry_after set, every failure (4xx and 5xx) carries Retry-After; other codes do not.
+    """
     script = _codes(codes)
     attempt = client_state(request).count(_scenario(request))
     index = (attempt - 1) % len(script) if cycle else min(attempt, len(script)) - 1
     code = script[index]
-    headers = _retry_after(code, retry_after, retry_after_format)
     if code >= 400:
-        raise ApiError(code, "scripted_failure", f"call {attempt} of the sequence {codes}", attempt=attempt, headers=headers)
-    return status_response(code, headers) if code != 200 else JSONResponse({"ok": True, "attempt": attempt})
+        raise ApiError(code, "scripted_failure", f"call {attempt} of the sequence {codes}", attempt=attempt,
+                       headers=_retry_after(retry_after, retry_after_format))
+    return status_response(code) if code != 200 else JSONResponse({"ok": True, "attempt": attempt})
 
 
 def _codes(raw: str) -> list[int]:
@@ -98,14 +99,23 @@ def _codes(raw: str) -> list[int]:
     "/unstable",
     Param("failure_rate", float, default=0.5, minimum=0, maximum=1, description="chance that a call fails"),
     FAILURE_STATUS,
-    Param("seed", int, default=None, minimum=0, description="seed of the draws (default: the server's --seed)"),
+    Param("seed", int, default=None, minimum=0,
+          description="seed of the draws, the same for every client key (default: the server's --seed and your key)"),
     methods=ALL_METHODS,
 )
 async def unstable(request: Request, failure_rate: float, status: int, seed: int | None) -> Response:
-    """Fail with probability `failure_rate`, drawing from a seeded stream of this client key:
-    the same calls after a reset give the same answers."""
-    seed = server_state(request).config.seed if seed is None else seed
-    draw = client_state(request).random(f"unstable:{seed}:{failure_rate}:{status}").random()
+    """Fail with probability `failure_rate`, drawn from a seeded stream that a reset starts again.
+
+    With seed=N the answers depend only on N, failure_rate and status, so every client key sees
+    the same sequence ("with seed=7 you will see ..."). Without it, the stream is seeded with the
+    server's --seed and your client key, so each key sees its own.
+    """
+    client = client_state(request)
+    if seed is None:
+        stream = client.random(f"unstable:{server_state(request).config.seed}:{failure_rate}:{status}")
+    else:
+        stream = client.random(f"unstable:{seed}:{failure_rate}:{status}", shared=True)
+    draw = stream.random()
     if draw < failure_rate:
         raise ApiError(status, "unstable_failure", f"simulated failure (failure_rate={failure_rate:g})")
     return JSONResponse({"ok": True})

@@ -1,0 +1,217 @@
+"""The traffic middleware: what makes the server a teaching tool.
+
+It gives every request to the simulated API a client key, records it in that key's journal
+and statistics, enforces the body limit, and adds the configured latency, simulated
+handshake and failures. One plain ASGI layer, cheap per request: when a thousand delayed
+requests wake at once, one core serves them in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .config import Config, describe
+from .contract import CLIENT_KEY_HEADER
+from .errors import ApiError, error_response
+from .responses import RETRY_AFTER_CODES
+from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
+
+# Paths that are about the server rather than part of the simulated API: never journaled,
+# never slowed down or failed by chaos.
+UNTRACKED_PREFIXES = ("/__admin/", "/docs", "/openapi.json")
+CHAOS_RETRY_AFTER = "1"  # seconds, on a chaos failure whose code means "come back later"
+
+
+class TrafficMiddleware:
+    """Journal, statistics, body limit and chaos for every request to the simulated API."""
+
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNTRACKED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        raw_key, content_length, chunked = _scan_headers(scope["headers"])
+        try:
+            client = self.identify(raw_key)
+        except ApiError as exc:
+            await exc.response()(scope, receive, send)
+            return
+        scope["mock.client"] = client
+        connection = scope.get("mock.connection")
+        first_on_connection = account_connection(connection)
+        started = time.monotonic()
+        entry = self.open_entry(scope, client, connection, started)
+
+        async def tracked_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = 499 if _gone(connection) else message["status"]
+            await send(message)
+
+        try:
+            try:
+                body_receive = await self.capture_body(entry, receive, content_length, chunked)
+            except ApiError as exc:
+                await exc.response()(scope, receive, tracked_send)
+                return
+            if body_receive is None:
+                return  # the client left halfway through sending its body
+            chaos = client.chaos or self.state.default_chaos
+            delay = chaos_delay(chaos, client, first_on_connection)
+            if delay:
+                await asyncio.sleep(delay)
+            failure = chaos_failure(chaos, client)
+            if failure is not None:
+                await failure(scope, body_receive, tracked_send)
+                return
+            await self.app(scope, body_receive, tracked_send)
+        finally:
+            self.close(entry, client, connection, started)
+
+    def identify(self, raw_key: str | None) -> ClientState:
+        """The caller's state, by its X-Client-Key; an ApiError (400) when the key is malformed."""
+        return self.state.client(parse_client_key(raw_key))
+
+    def open_entry(
+        self, scope: Scope, client: ClientState, connection: Connection | None, started: float
+    ) -> JournalEntry:
+        """Count the request, put it in the caller's journal, and mark it in flight."""
+        state = self.state
+        client.requests += 1
+        state.requests += 1
+        entry = JournalEntry(
+            client.requests,
+            started - client.started,
+            scope,
+            connection.number_for(client) if connection is not None else None,
+        )
+        client.journal.append(entry)
+        client.in_flight += 1
+        client.max_in_flight = max(client.max_in_flight, client.in_flight)
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        return entry
+
+    async def capture_body(
+        self, entry: JournalEntry, receive: Receive, content_length: int, chunked: bool
+    ) -> Receive | None:
+        """Enforce the body limit and read the whole body into the journal entry.
+
+        Returns the receive() the app should use, or None if the client left halfway; a body
+        over the limit is an ApiError (413), refused at once when Content-Length announces it.
+        """
+        config = self.state.config
+        if content_length > config.max_body:
+            raise _body_too_large(config)
+        if not (chunked or content_length):
+            return receive
+        # Read it all first, so the journal shows the body even when the endpoint never
+        # looks at it (a POST to /flaky is still a POST with a body).
+        body = await _read_body(receive, config)
+        if body is None:
+            return None
+        entry.body, entry.body_size = body[: config.journal_body_bytes], len(body)
+        return _replay(body, receive)
+
+    def close(self, entry: JournalEntry, client: ClientState, connection: Connection | None, started: float) -> None:
+        """Settle the entry's status and duration, count the status, and end the in-flight mark."""
+        if entry.status is None:
+            # 499: the client left before any response (nginx's code); else the app failed.
+            entry.status = 499 if _gone(connection) else 500
+        entry.duration = time.monotonic() - started
+        client.statuses[entry.status] = client.statuses.get(entry.status, 0) + 1
+        client.in_flight -= 1
+        self.state.in_flight -= 1
+
+
+def account_connection(connection: Connection | None) -> bool:
+    """Count a request on its TCP connection; True when it is the connection's first."""
+    if connection is None:  # served by something other than our protocol (an ASGI test client)
+        return False
+    connection.requests += 1
+    return connection.requests == 1
+
+
+def chaos_delay(chaos: Chaos, client: ClientState, first_on_connection: bool) -> float:
+    """Seconds to hold this request: latency, seeded jitter, and the simulated handshake."""
+    delay = chaos.latency
+    if chaos.jitter:
+        delay += client.random("chaos-jitter").uniform(0, chaos.jitter)
+    if first_on_connection:
+        delay += chaos.connect_latency
+    return delay
+
+
+def chaos_failure(chaos: Chaos, client: ClientState) -> Response | None:
+    """The simulated failure this request gets instead of its answer, drawn from the seeded stream; or None."""
+    if not chaos.failure_rate or client.random("chaos-failures").random() >= chaos.failure_rate:
+        return None
+    code = client.random("chaos-codes").choice(chaos.failure_codes)
+    headers = {"Retry-After": CHAOS_RETRY_AFTER} if code in RETRY_AFTER_CODES else {}
+    return error_response(code, "chaos", f"simulated failure (chaos failure_rate={chaos.failure_rate})", headers)
+
+
+async def _read_body(receive: Receive, config: Config) -> bytes | None:
+    """The request body, or None if the client disconnected; a 413 ApiError past the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > config.max_body:
+            raise _body_too_large(config)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that hands the app the body already read, then waits for a disconnect."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _gone(connection: Connection | None) -> bool:
+    return connection is not None and connection.lost.done()
+
+
+_KEY_HEADER = CLIENT_KEY_HEADER.lower().encode()
+
+
+def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int, bool]:
+    """X-Client-Key, Content-Length and whether the body is chunked, in one pass over the headers."""
+    key, length, chunked = None, 0, False
+    for name, value in headers:
+        if name == _KEY_HEADER:
+            key = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return key, length, chunked
+
+
+def _body_too_large(config: Config) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"request bodies are limited to {config.max_body} bytes (the server's {describe('max_body')})",
+        limit=config.max_body,
+    )
