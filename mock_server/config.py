@@ -34,6 +34,8 @@ class Config:
     max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
     max_clients: int = _opt(1000, "client keys kept in memory; the least recently used is forgotten")
     max_records: int = _opt(1000, "records a client key may create in each REST collection")
+    max_idempotency_keys: int = _opt(100, "Idempotency-Keys kept per client key (the oldest is forgotten first)")
+    idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
     journal_size: int = _opt(200, "requests remembered per client key in /__admin/requests")
     journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
     rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from . import idempotency
 from .config import Config
 from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN, DEFAULT_CLIENT_KEY
 from .endpoints import Endpoint, Param
@@ -23,6 +24,13 @@ CLIENT_KEY = {
     "required": False,
     "description": f"whose state, counters and journal this request uses (default: {DEFAULT_CLIENT_KEY})",
     "schema": {"type": "string", "pattern": f"^{CLIENT_KEY_PATTERN}$"},
+}
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": idempotency.DESCRIPTION,
+    "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN}$"},
 }
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -54,7 +62,8 @@ def operation(endpoint: Endpoint, path: str, method: str, config: Config) -> dic
         "summary": endpoint.summary,
         "description": endpoint.description,
         "operationId": method.lower() + "_" + re.sub(r"\W+", "_", path).strip("_"),
-        "parameters": [parameter(param, config) for param in endpoint.params] + [CLIENT_KEY],
+        "parameters": [parameter(param, config) for param in endpoint.params]
+        + ([IDEMPOTENCY_KEY] if endpoint.idempotent else []) + [CLIENT_KEY],
         "responses": {"default": {"description": "JSON; errors look like {\"error\": code, \"message\": text}"}},
     }
     if endpoint.body is not None:

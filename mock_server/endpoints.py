@@ -2,7 +2,8 @@
 
 A handler is `async def handler(request, **params) -> Response`. Its parameters are declared
 once, with their limits, and that declaration does three jobs: parse the raw string, reject
-bad input with a 400 that names the parameter and the limit, and describe it in /docs.
+bad input with a 400 that names the parameter and the limit, and describe it in /docs. An
+endpoint declared idempotent honours the Idempotency-Key header (idempotency.py) the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from . import idempotency
 from .config import Config, describe
 from .errors import ApiError, invalid_param
 
@@ -101,6 +103,7 @@ class Endpoint:
     summary: str
     description: str
     tag: str
+    idempotent: bool = False
 
     def route(self) -> Route:
         # An ASGI callable rather than a function, so Starlette does not wrap it in another
@@ -134,6 +137,8 @@ class Endpoint:
                     continue
                 raw = given[0]
             values[param.name] = param.parse(raw, config)
+        if self.idempotent:
+            return await idempotency.guard(request, lambda: self.handler(request, **values))
         return await self.handler(request, **values)
 
 
@@ -151,11 +156,13 @@ class Group:
         *params: Param,
         methods: Sequence[str] = ("GET",),
         body: type[BaseModel] | None = None,
+        idempotent: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             summary, _, description = (handler.__doc__ or "").strip().partition("\n")
             self.endpoints.append(
-                Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name)
+                Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name,
+                         idempotent)
             )
             return handler
 

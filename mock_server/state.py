@@ -164,6 +164,7 @@ class ClientState:
         self.streams: dict[str, random.Random] = {}
         self.windows: dict[str, Any] = {}
         self.records: dict[str, Any] = {}
+        self.idempotency: OrderedDict[str, Any] = OrderedDict()  # Idempotency-Key -> its record (idempotency.py)
 
     def random(self, name: str, *, shared: bool = False) -> random.Random:
         """A seeded random stream this client draws from alone, so other clients cannot shift it.

@@ -82,7 +82,7 @@ async def server_stats(request: Request) -> Response:
 
 @group.route("/__admin/reset", Param("all", bool, default=False, description="reset every client key"), methods=["POST"])
 async def reset(request: Request, all: bool) -> Response:
-    """Forget this client key's journal, counters, records and chaos (or everything, with all=true)."""
+    """Forget this client key's journal, counters, records, Idempotency-Keys and chaos (all=true: every key's)."""
     state = server_state(request)
     if all:
         state.reset_all()

@@ -383,7 +383,7 @@ def register(kind: Kind) -> None:
         *kind.filters,
     )(_named(list_items, f"list_{many}", f"List {many} a page at a time; the Link header points to the other "
              "pages, X-Total-Count counts the matching items."))
-    group.route(f"/{many}", methods=["POST"], body=kind.post_model)(_named(
+    group.route(f"/{many}", methods=["POST"], body=kind.post_model, idempotent=True)(_named(
         create, f"create_{one}", f"Create {a} from a JSON body: 201 with Location and ETag.\n\n{_create_rules(kind)}"))
     group.route(item_path, record_id)(_named(
         read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
@@ -400,7 +400,8 @@ def _create_rules(kind: Kind) -> str:
     rules = ["" if kind.derived is None else kind.derived.rule,
              f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
              "Its user_id must name an existing user (else 422)." if "user_id" in kind.model.model_fields else "",
-             f"Each client key may create up to --max-records {kind.name} (then 409)."]
+             f"Each client key may create up to --max-records {kind.name} (then 409).",
+             "Send an Idempotency-Key to make a retry safe: the same key and body replay the first answer."]
     return " ".join(rule for rule in rules if rule)
 
 
