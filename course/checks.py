@@ -8,6 +8,7 @@ Watching:
     captured_logs("urllib3")        the messages a logger emits inside a `with` block
     finish_within(seconds, call)    run call() in a thread; fail, without hanging, if it takes too long
     gaps(entries)                   seconds between journal entries, as the server measured them
+    wait_for_server(key)            until the server has finished the requests it got from `key`
     scenario("retry")               a name of this run's own, so /flaky counters start from zero
 For `make check`:
     record_runs()                   remember which code each cell of this notebook last ran
@@ -132,6 +133,22 @@ def finish_within(seconds: float, call: Callable[[], T], what: str = "the call")
 def gaps(entries: Sequence[Mapping[str, Any]]) -> list[float]:
     """Seconds between consecutive journal entries, from the server's own arrival times."""
     return [later["at"] - earlier["at"] for earlier, later in zip(entries, entries[1:])]
+
+
+def wait_for_server(key: str, within: float = 10.0) -> None:
+    """Return once the server has finished every request it received from client `key`.
+
+    A client that gives up on a slow request (a read timeout) leaves the server still working on
+    it: wait before counting what those requests did (orders created, say). Raises TookTooLong
+    if requests are still in flight after `within` seconds.
+    """
+    from .server import stats
+
+    give_up = time.monotonic() + within
+    while (in_flight := stats(key)["in_flight"]) > 0:
+        if time.monotonic() > give_up:
+            raise TookTooLong(f"the server was still handling {in_flight} request(s) of {key!r} after {within:g} s")
+        time.sleep(0.02)
 
 
 def scenario(name: str) -> str:
