@@ -32,7 +32,7 @@ class Config:
     max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
     max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
     max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
-    max_clients: int = _opt(1000, "client keys kept in memory; the least recently used is forgotten")
+    max_clients: int = _opt(1000, "client keys kept in memory; the least recently used idle one is forgotten")
     max_records: int = _opt(1000, "records a client key may create in each REST collection")
     max_idempotency_keys: int = _opt(100, "Idempotency-Keys kept per client key (the oldest is forgotten first)")
     idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")

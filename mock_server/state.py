@@ -264,12 +264,24 @@ class ServerState:
         client = self.clients.get(key)
         if client is None:
             if len(self.clients) >= self.config.max_clients:
-                self.clients.popitem(last=False)
+                self._forget_an_idle_client()
             self.epochs += 1
             client = self.clients[key] = ClientState(key, self.epochs, self.config)
         else:
             self.clients.move_to_end(key)
         return client
+
+    def _forget_an_idle_client(self) -> None:
+        """Forget the least recently used client that has no request in flight.
+
+        A client being served is in use, however long ago its request began (a burst of slow
+        requests, a /hang): forgetting it would lose those requests from its journal and stats.
+        So the table may briefly hold more than --max-clients, one per request in flight at most.
+        """
+        for key, client in self.clients.items():
+            if client.in_flight == 0:
+                del self.clients[key]
+                return
 
     def reset_client(self, key: str) -> None:
         self.clients.pop(key, None)

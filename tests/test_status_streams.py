@@ -114,7 +114,7 @@ def still_sending(client: httpx.Client, path: str) -> bool:
 def test_drip_spreads_bytes_over_the_duration(client: httpx.Client) -> None:
     arrivals = []
     started = time.perf_counter()
-    with client.stream("GET", "/drip?numbytes=5&duration=0.5&code=202") as response:
+    with client.stream("GET", "/drip?numbytes=5&duration=1&code=202") as response:
         assert response.status_code == 202
         for chunk in response.iter_raw():
             if not arrivals:
@@ -122,18 +122,18 @@ def test_drip_spreads_bytes_over_the_duration(client: httpx.Client) -> None:
             arrivals.append((time.perf_counter() - started, chunk))
     assert b"".join(chunk for _, chunk in arrivals) == b"*****"
     assert len(arrivals) >= 2, "the bytes arrive in several pieces"
-    assert arrivals[-1][0] >= 0.45
+    assert arrivals[-1][0] >= 0.95
 
 
 def test_stream_sends_json_lines(client: httpx.Client) -> None:
     lines = client.get("/stream/4").text.splitlines()
     assert [line.startswith('{"id":') for line in lines] == [True] * 4
     started = time.perf_counter()
-    with client.stream("GET", "/stream/3?interval=0.3") as response:
+    with client.stream("GET", "/stream/3?interval=0.5") as response:
         lines = response.iter_lines()
         first = next(lines)
         assert still_sending(client, "/stream/3"), "lines arrive as they are sent, not all at the end"
         rest = list(lines)
         last_at = time.perf_counter() - started
     assert '"id":0' in first and len(rest) == 2
-    assert last_at >= 0.55, "two intervals pass between the first line and the last"
+    assert last_at >= 0.95, "two intervals pass between the first line and the last"
