@@ -27,7 +27,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from .checks import runs_path, source_hash
-from .labs import PATTERN, ROOT, LabError, answer_cell_ids, exercises, read_notebook
+from .labs import PATTERN, ROOT, Exercise, LabError, answer_cell_ids, exercises, read_notebook
 from .notebooks import CELL_TIMEOUT, QUIET_KERNEL
 
 NOT_DONE = "not done yet: write your code where it says raise NotImplementedError()"
@@ -107,11 +107,12 @@ def grade(path: Path, *, on_cell: Callable[[], None] | None = None, timeout: int
         graded, timeout=timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
         extra_arguments=QUIET_KERNEL, resources={"metadata": {"path": str(path.parent)}}, **hooks,
     ).execute(env=kernel_env)
-    unsaved = _ran_unsaved(path, graded)
+    found = exercises(graded, path.name)
+    unsaved = _ran_unsaved(path, graded, found)
     answers = answer_cell_ids(solution if solution is not None else lab)
     number = path.name.split("_")[0]
     results = []
-    for exercise in exercises(graded, path.name):
+    for exercise in found:
         check_error = _error(graded.cells[exercise.check_cell])
         if check_error is None:
             results.append(Result(number, exercise.title, "pass", ""))
@@ -137,7 +138,7 @@ def _solution_of(lab: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNod
     return read_notebook(solution)
 
 
-def _ran_unsaved(path: Path, graded: nbformat.NotebookNode) -> set[str]:
+def _ran_unsaved(path: Path, graded: nbformat.NotebookNode, found: list[Exercise]) -> set[str]:
     """Exercises whose check passed in the lab's kernel (as course.checks.record_runs noted) on
     answer code that differs from the saved file, run after it was last saved."""
     try:
@@ -146,7 +147,7 @@ def _ran_unsaved(path: Path, graded: nbformat.NotebookNode) -> set[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return set()
     unsaved = set()
-    for exercise in exercises(graded, path.name):
+    for exercise in found:
         if not ran.get(graded.cells[exercise.check_cell].id, {}).get("ok"):
             continue
         for index in exercise.answer_cells:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
@@ -15,14 +14,9 @@ import requests
 
 from mock_server.config import Config
 from mock_server.server import BackgroundServer
+from waiting import wait_until
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Poll until `condition()` holds: the server hears of a closed connection a moment later."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting until {what}"
-        time.sleep(0.02)
 
 
 def durations(base_url: str, key: str) -> list[float]:

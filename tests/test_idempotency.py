@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from mock_server.app import create_app
 from mock_server.config import Config
 from mock_server.endpoints import Endpoint
 from mock_server.server import BackgroundServer
+from waiting import wait_until
 
 ORDER = {"user_id": 1, "item": "USB-C cable", "quantity": 2, "amount_minor": 1998, "currency": "EUR"}
 SEEDED_ORDERS = 120
@@ -24,12 +24,6 @@ def created_orders(client: httpx.Client) -> int:
     return int(client.get("/orders").headers["x-total-count"]) - SEEDED_ORDERS
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Poll until `condition()` holds: the server finishes requests its client already left."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting until {what}"
-        time.sleep(0.02)
 
 
 def test_without_a_key_every_create_creates(client: httpx.Client) -> None:
