@@ -28,8 +28,12 @@ Handler = Callable[..., Awaitable[Response]]
 Bound = float | str | None  # a number, or the name of the Config field that sets it
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_INTEGER = re.compile(r"-?\d+")
-_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# Longer integers are refused before int() sees them: they are beyond every bound here, and
+# converting thousands of digits is slow and then fails (Python's int-string limit, 4300).
+MAX_INTEGER_DIGITS = 30
+SHOWN_CHARACTERS = 40  # how much of a bad value an error message quotes
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 _REQUIRED: Any = object()
 
@@ -55,27 +59,32 @@ class Param:
         return getattr(config, bound) if isinstance(bound, str) else bound
 
     def parse(self, raw: str, config: Config) -> Any:
-        value = self._convert(raw)
+        value = self._convert(raw, config)
         low, high = self.bound(self.minimum, config), self.bound(self.maximum, config)
         if (low is not None and value < low) or (high is not None and value > high):
-            raise invalid_param(self.name, f"must be {self._range_text(config)}, got {raw!r}")
+            raise invalid_param(self.name, f"must be {self._range_text(config)}, got {_shown(raw)}")
         return value
 
-    def _convert(self, raw: str) -> Any:
+    def _convert(self, raw: str, config: Config) -> Any:
         if self.type is int:
             if not _INTEGER.fullmatch(raw):
-                raise invalid_param(self.name, f"must be an integer, got {raw!r}")
+                raise invalid_param(self.name, f"must be an integer, got {_shown(raw)}")
+            digits = len(raw.lstrip("-").lstrip("0"))
+            if digits > MAX_INTEGER_DIGITS:
+                beyond = self.bound(self.minimum if raw.startswith("-") else self.maximum, config)
+                limit = self._range_text(config) if beyond is not None else f"at most {MAX_INTEGER_DIGITS} digits long"
+                raise invalid_param(self.name, f"must be {limit}, got an integer of {digits} digits")
             return int(raw)
         if self.type is float:
             if not _DECIMAL.fullmatch(raw) or not math.isfinite(float(raw)):
-                raise invalid_param(self.name, f"must be a finite number like 1.5, got {raw!r}")
+                raise invalid_param(self.name, f"must be a finite number like 1.5, got {_shown(raw)}")
             return float(raw)
         if self.type is bool:
             if raw.lower() not in _TRUE | _FALSE:
-                raise invalid_param(self.name, f"must be true or false, got {raw!r}")
+                raise invalid_param(self.name, f"must be true or false, got {_shown(raw)}")
             return raw.lower() in _TRUE
         if self.choices and raw not in self.choices:
-            raise invalid_param(self.name, f"must be one of {', '.join(self.choices)}, got {raw!r}")
+            raise invalid_param(self.name, f"must be one of {', '.join(self.choices)}, got {_shown(raw)}")
         return raw
 
     def _range_text(self, config: Config) -> str:
@@ -87,6 +96,11 @@ class Param:
             if isinstance(bound, str):
                 text += f" (the server's {describe(bound)})"
         return text
+
+
+def _shown(raw: str) -> str:
+    """`raw` quoted for an error message, cut short if it is long."""
+    return repr(raw) if len(raw) <= SHOWN_CHARACTERS else f"{raw[:SHOWN_CHARACTERS]!r}... ({len(raw)} characters)"
 
 
 def _number(value: float | None) -> str:

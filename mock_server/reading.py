@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
+import re
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +26,20 @@ from .state import header_dict
 
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+# The server's JSON rules, beyond the grammar (RFC 8259), so that whatever it reads it can
+# also validate, store and send back. Python's parser would recurse until a RecursionError
+# near 1000 levels, and turns 1e999 into inf and a 5,000-digit integer into a ValueError.
+MAX_JSON_DEPTH = 64  # arrays and objects nested deeper are refused
+MAX_JSON_INTEGER_DIGITS = 100  # longer integers are refused (Python's int-string limit is 4300)
+# Below: a JSON string, so its brackets are not counted; and an escape that may be half of a surrogate pair.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_NESTING_STEP = [0] * 256
+_NESTING_STEP[ord("[")] = _NESTING_STEP[ord("{")] = 1
+_NESTING_STEP[ord("]")] = _NESTING_STEP[ord("}")] = -1
+_DEPTH_CHUNK = 65536  # brackets checked at a time, so a body of 10 MiB of "[" is refused after the first chunk
 
 
 def essence(content_type: str) -> str:
@@ -44,13 +61,81 @@ async def json_object(request: Request) -> dict[str, Any]:
             f"send a JSON body with Content-Type: application/json (got {sent or 'no Content-Type'}); "
             "in requests or httpx use json=...",
         )
-    try:
-        data = json.loads(await request.body())
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    data = parse_json(await request.body())
     if not isinstance(data, dict):
         raise ApiError(422, "validation_failed", f"the body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` parsed by the server's JSON rules, or a 400 ApiError naming the rule it breaks.
+
+    Beyond the grammar: UTF-8 only (RFC 8259 §8.1); arrays and objects nested at most
+    MAX_JSON_DEPTH deep; no NaN or Infinity (they are not JSON); numbers that stay finite
+    and integers of at most MAX_JSON_INTEGER_DIGITS digits; no lone surrogate escape such as
+    \\ud800, which no UTF-8 text can carry.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: it is not UTF-8 (byte {exc.start})") from None
+    _check_depth(raw)
+    try:
+        data = json.loads(text, parse_constant=_not_json, parse_float=_finite_float, parse_int=_bounded_int)
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(
+                400, "json_invalid_string",
+                "the JSON body has a lone UTF-16 surrogate escape (such as \\ud800 without its pair), "
+                "which no UTF-8 text can carry",
+            ) from None
+    return data
+
+
+def _check_depth(raw: bytes) -> None:
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # too few brackets to nest that deep; most bodies stop here
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for start in range(0, len(brackets), _DEPTH_CHUNK):
+        levels = list(accumulate(map(_NESTING_STEP.__getitem__, brackets[start:start + _DEPTH_CHUNK]), initial=depth))
+        if max(levels) > MAX_JSON_DEPTH:
+            raise ApiError(
+                400, "json_too_deep",
+                f"the JSON body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep, "
+                "the most the server reads",
+                limit=MAX_JSON_DEPTH,
+            )
+        depth = levels[-1]
+
+
+def _not_json(constant: str) -> None:
+    raise ApiError(
+        400, "malformed_json",
+        f"the body is not valid JSON: {constant} is not a JSON number (send null, or the value as a string)",
+    )
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ApiError(400, "json_number_out_of_range",
+                       f"the JSON number {literal[:40]} is too large to be a finite number")
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise ApiError(
+            400, "json_number_out_of_range",
+            f"a JSON integer in the body has {len(literal.lstrip('-'))} digits; "
+            f"the server reads at most {MAX_JSON_INTEGER_DIGITS}",
+        )
+    return int(literal)
 
 
 async def read_form(request: Request) -> FormData:
@@ -153,8 +238,19 @@ async def with_body(request: Request) -> dict[str, Any]:
                 form[name] = value
     else:
         data = as_text(body)
-    try:
-        parsed = json.loads(body) if body and not form and not files else None
-    except ValueError:
-        parsed = None
+    parsed = _echoed_json(body, media_type(request)) if body and not form and not files else None
     return {**basics(request), "data": data, "files": files, "form": form, "json": parsed}
+
+
+def _echoed_json(body: bytes, sent: str) -> Any:
+    """The body as JSON for the echo, or None (as httpbin shows) when it is not JSON.
+
+    A body sent as application/json that is JSON but breaks one of the server's rules (too
+    deep, a number out of range, a lone surrogate) gets the same 400 as everywhere else.
+    """
+    try:
+        return parse_json(body)
+    except ApiError as exc:
+        if exc.error == "malformed_json" or sent != JSON:
+            return None
+        raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from starlette.requests import Request
@@ -10,7 +9,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..endpoints import Group, Param
 from ..errors import ApiError
-from ..reading import FORM_TYPES, JSON, media_type, read_form
+from ..reading import FORM_TYPES, JSON, media_type, parse_json, read_form
 from ..state import client_state, put, server_state
 
 group = Group("Cookies and sessions", "Set, read and delete cookies; log in to get a session cookie.")
@@ -76,10 +75,7 @@ async def _credentials(request: Request) -> tuple[object, object]:
         form = await read_form(request)
         return form.get("username"), form.get("password")
     if content_type == JSON:
-        try:
-            data = json.loads(await request.body())
-        except ValueError as exc:
-            raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        data = parse_json(await request.body())
         if isinstance(data, dict):
             return data.get("username"), data.get("password")
     raise ApiError(
