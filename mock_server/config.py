@@ -45,6 +45,9 @@ class Config:
     api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
     backlog: int = _opt(2048, "listen backlog, so bursts of new connections are not dropped")
     log_level: str = _opt("warning", "uvicorn log level")
+    max_form_field: int = _opt(
+        1 * MiB, "largest value of one form field (not a file part) in a form or multipart body, in bytes (larger gets 413)"
+    )
 
     def with_changes(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)

@@ -133,26 +133,38 @@ async def response_headers(request: Request) -> Response:
     injection); framing headers such as Content-Length are refused; Content-Type may only be
     a type that browsers do not render as a page.
     """
-    chosen: list[tuple[str, str]] = []
+    chosen: list[tuple[bytes, bytes]] = []
+    content_type = None
     for name, value in request.query_params.multi_items():
         if not _TOKEN.fullmatch(name):
-            raise ApiError(400, "invalid_header", f"{name!r} is not a valid header name", header=name)
+            raise ApiError(400, "invalid_header", f"{name[:40]!r} is not a valid header name", header=name[:40])
         if _CONTROL.search(value):
             raise ApiError(400, "invalid_header", f"the value of {name} contains a control character", header=name)
-        if name.lower() in FRAMING_HEADERS:
-            raise ApiError(400, "invalid_header", f"{name} is managed by the server and cannot be set", header=name)
-        if name.lower() == "content-type" and essence(value) not in SAFE_CONTENT_TYPES:
+        try:
+            encoded = value.encode("latin-1")
+        except UnicodeEncodeError:
             raise ApiError(
-                400, "invalid_header", f"Content-Type may be one of {', '.join(sorted(SAFE_CONTENT_TYPES))}",
+                400, "invalid_header",
+                f"the value of {name} has a character that is not Latin-1 (ISO-8859-1), which a header cannot "
+                "carry; percent-encode it",
                 header=name,
-            )
-        chosen.append((name, value))
-    response = JSONResponse(arguments(request))
-    for name, value in chosen:
-        if name.lower() == "content-type":
-            response.headers[name] = value
+            ) from None
+        lowered = name.lower()
+        if lowered in FRAMING_HEADERS:
+            raise ApiError(400, "invalid_header", f"{name} is managed by the server and cannot be set", header=name)
+        if lowered == "content-type":
+            if essence(value) not in SAFE_CONTENT_TYPES:
+                raise ApiError(
+                    400, "invalid_header", f"Content-Type may be one of {', '.join(sorted(SAFE_CONTENT_TYPES))}",
+                    header=name,
+                )
+            content_type = value  # replaces the JSON default rather than adding a second Content-Type
         else:
-            response.raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1", "replace")))
+            chosen.append((lowered.encode("latin-1"), encoded))
+    response = JSONResponse(arguments(request))
+    if content_type is not None:
+        response.headers["content-type"] = content_type
+    response.raw_headers.extend(chosen)
     return response
 
 
