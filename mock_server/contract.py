@@ -11,6 +11,13 @@ CLIENT_KEY_HEADER = "X-Client-Key"  # whose state, counters and journal a reques
 CLIENT_KEY_PATTERN = r"[A-Za-z0-9._:@-]{1,64}"
 CLIENT_KEY_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ : @ -"
 DEFAULT_CLIENT_KEY = "anon"  # requests without the header share it
+# One reading everywhere: a request with two X-Client-Key headers is refused (400) rather than
+# journaled under one key and acted on (by /__admin/) under the other.
+CLIENT_KEY_ONCE = f"send {CLIENT_KEY_HEADER} at most once (a request with two gets a 400)"
+CLIENT_KEY_DESCRIPTION = (
+    f"whose state, counters and journal this request uses (default: {DEFAULT_CLIENT_KEY}): "
+    f"{CLIENT_KEY_RULE}; {CLIENT_KEY_ONCE}"
+)
 
 SERVICE = "http-clients-course mock server"  # what /__admin/health calls itself
 READY_PREFIX = "mock server ready at "  # the one line the server prints, once it listens

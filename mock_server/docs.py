@@ -13,7 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from . import idempotency
 from .config import Config
-from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN, DEFAULT_CLIENT_KEY
+from .contract import CLIENT_KEY_DESCRIPTION, CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN
 from .endpoints import Endpoint, Param
 from .routes import GROUPS
 
@@ -22,7 +22,7 @@ CLIENT_KEY = {
     "name": CLIENT_KEY_HEADER,
     "in": "header",
     "required": False,
-    "description": f"whose state, counters and journal this request uses (default: {DEFAULT_CLIENT_KEY})",
+    "description": CLIENT_KEY_DESCRIPTION,
     "schema": {"type": "string", "pattern": f"^{CLIENT_KEY_PATTERN}$"},
 }
 IDEMPOTENCY_KEY = {

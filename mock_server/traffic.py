@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .config import Config, describe
-from .contract import CLIENT_KEY_HEADER
+from .config import describe
+from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
 from .errors import ApiError, error_response
 from .responses import RETRY_AFTER_CODES
 from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
@@ -23,6 +24,9 @@ from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, pa
 # Paths that are about the server rather than part of the simulated API: never journaled,
 # never slowed down or failed by chaos.
 UNTRACKED_PREFIXES = ("/__admin/", "/docs", "/openapi.json")
+# Their bodies are limited too, and lower: the largest admin body, PUT /__admin/chaos, is a few
+# hundred bytes (without a limit one accepted 200 MiB).
+UNTRACKED_MAX_BODY = 64 * 1024
 CHAOS_RETRY_AFTER = "1"  # seconds, on a chaos failure whose code means "come back later"
 
 
@@ -34,11 +38,14 @@ class TrafficMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNTRACKED_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_key, content_length, chunked = _scan_headers(scope["headers"])
         try:
+            raw_key, content_length, chunked = _scan_headers(scope["headers"])
+            if scope["path"].startswith(UNTRACKED_PREFIXES):
+                await self.serve_untracked(scope, receive, send, content_length, chunked)
+                return
             client = self.identify(raw_key)
         except ApiError as exc:
             await exc.response()(scope, receive, send)
@@ -74,6 +81,18 @@ class TrafficMiddleware:
         finally:
             self.close(entry, client, connection, started)
 
+    async def serve_untracked(self, scope: Scope, receive: Receive, send: Send, content_length: int, chunked: bool) -> None:
+        """An admin or docs request: no journal, no chaos, but a body limit (UNTRACKED_MAX_BODY or --max-body)."""
+        limit = min(UNTRACKED_MAX_BODY, self.state.config.max_body)
+        if content_length > limit:
+            raise _untracked_body_too_large(limit)
+        if chunked or content_length:
+            body = await _read_body(receive, limit, _untracked_body_too_large)
+            if body is None:
+                return  # the client left halfway through sending its body
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
     def identify(self, raw_key: str | None) -> ClientState:
         """The caller's state, by its X-Client-Key; an ApiError (400) when the key is malformed."""
         return self.state.client(parse_client_key(raw_key))
@@ -108,12 +127,12 @@ class TrafficMiddleware:
         """
         config = self.state.config
         if content_length > config.max_body:
-            raise _body_too_large(config)
+            raise _body_too_large(config.max_body)
         if not (chunked or content_length):
             return receive
         # Read it all first, so the journal shows the body even when the endpoint never
         # looks at it (a POST to /flaky is still a POST with a body).
-        body = await _read_body(receive, config)
+        body = await _read_body(receive, config.max_body, _body_too_large)
         if body is None:
             return None
         entry.body, entry.body_size = body[: config.journal_body_bytes], len(body)
@@ -157,8 +176,8 @@ def chaos_failure(chaos: Chaos, client: ClientState) -> Response | None:
     return error_response(code, "chaos", f"simulated failure (chaos failure_rate={chaos.failure_rate})", headers)
 
 
-async def _read_body(receive: Receive, config: Config) -> bytes | None:
-    """The request body, or None if the client disconnected; a 413 ApiError past the limit."""
+async def _read_body(receive: Receive, limit: int, too_large: Callable[[int], ApiError]) -> bytes | None:
+    """The request body, or None if the client disconnected; too_large(limit) is raised past the limit."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -167,8 +186,8 @@ async def _read_body(receive: Receive, config: Config) -> bytes | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > config.max_body:
-            raise _body_too_large(config)
+        if size > limit:
+            raise too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -196,22 +215,54 @@ _KEY_HEADER = CLIENT_KEY_HEADER.lower().encode()
 
 
 def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int, bool]:
-    """X-Client-Key, Content-Length and whether the body is chunked, in one pass over the headers."""
+    """X-Client-Key, Content-Length and whether the body is chunked, in one pass over the headers.
+
+    An ApiError for a second X-Client-Key (one reading of the key everywhere: journal and
+    admin alike) and for any transfer coding but a single chunked.
+    """
     key, length, chunked = None, 0, False
     for name, value in headers:
         if name == _KEY_HEADER:
+            if key is not None:
+                raise ApiError(400, "invalid_client_key", f"{CLIENT_KEY_ONCE}; this request has more than one")
             key = value.decode("latin-1")
         elif name == b"content-length" and value.isdigit():
-            length = int(value)
+            # httptools refuses a length beyond 64 bits, but not leading zeros, which int() counts.
+            length = int(value.lstrip(b"0") or b"0")
         elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
+            if chunked or value.strip().lower() != b"chunked":
+                raise _unsupported_coding(value)
+            chunked = True
     return key, length, chunked
 
 
-def _body_too_large(config: Config) -> ApiError:
+def _unsupported_coding(value: bytes) -> ApiError:
+    # RFC 9112 §6.1: a server that receives a transfer coding it does not understand SHOULD
+    # answer 501 and close the connection (Go's net/http does the same). httptools would
+    # decode "gzip, chunked" as plain chunked and hand the app a body that is still gzipped.
+    return ApiError(
+        501, "unsupported_transfer_encoding",
+        f"Transfer-Encoding {value.decode('latin-1')[:80]!r} is not supported: the server understands only "
+        "a single chunked; send the body with Content-Length or Transfer-Encoding: chunked "
+        "(and Content-Encoding for compression)",
+        headers={"Connection": "close"},
+    )
+
+
+def _body_too_large(limit: int) -> ApiError:
     return ApiError(
         413,
         "body_too_large",
-        f"request bodies are limited to {config.max_body} bytes (the server's {describe('max_body')})",
-        limit=config.max_body,
+        f"request bodies are limited to {limit} bytes (the server's {describe('max_body')})",
+        limit=limit,
+    )
+
+
+def _untracked_body_too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"request bodies to /__admin/ and /docs are limited to {limit} bytes (the server's "
+        f"{describe('max_body')}, or at most {UNTRACKED_MAX_BODY}: admin bodies are small)",
+        limit=limit,
     )
