@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from typing import NoReturn
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Router
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs
 from .config import Config
+from .endpoints import Endpoint
 from .errors import error_response
 from .routes import GROUPS
 from .routes.resources import build_collections
@@ -25,8 +27,40 @@ def create_app(config: Config | None = None) -> MockApp:
     config = config or Config()
     state = ServerState(config)
     state.collections = build_collections(config.seed)
-    routes = [endpoint.route() for group in GROUPS for endpoint in group.endpoints]
+    routes = routes_by_path([endpoint for group in GROUPS for endpoint in group.endpoints])
     return MockApp(state, SegmentRouter([*routes, *docs.routes()]))
+
+
+def routes_by_path(endpoints: list[Endpoint]) -> list[BaseRoute]:
+    """One route per path, serving every method the endpoints at that path declare.
+
+    Starlette answers a wrong method with the Allow header of the first route whose path
+    matches; with a route per endpoint, PUT /users said "allow: GET, HEAD" though POST works.
+    """
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    return [group[0].route() if len(group) == 1 else _shared_route(path, group) for path, group in by_path.items()]
+
+
+def _shared_route(path: str, endpoints: list[Endpoint]) -> Route:
+    by_method = ByMethod({method: endpoint for endpoint in endpoints for method in endpoint.methods})
+    return Route(path, by_method, methods=list(by_method.endpoints), name="_or_".join(e.handler.__name__ for e in endpoints))
+
+
+class ByMethod:
+    """The endpoints sharing one path, chosen by the request's method (the route has checked it).
+
+    An ASGI callable rather than a function, as Endpoint is, so Starlette calls it as it is.
+    """
+
+    def __init__(self, endpoints: dict[str, Endpoint]) -> None:
+        if "GET" in endpoints:
+            endpoints.setdefault("HEAD", endpoints["GET"])  # as Starlette serves HEAD with a GET endpoint
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.endpoints[scope["method"]](scope, receive, send)
 
 
 FIXED_STACK = (
@@ -79,7 +113,7 @@ class SegmentRouter(Router):
     """
 
     def __init__(self, routes: list[BaseRoute]) -> None:
-        super().__init__(routes)
+        super().__init__(routes, redirect_slashes=False, default=self.redirect_slash)
         groups: dict[str, list[BaseRoute]] = {}
         for route in routes:
             groups.setdefault(_first_segment(route.path), []).append(route)  # type: ignore[attr-defined]
@@ -89,6 +123,23 @@ class SegmentRouter(Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         shortlist = self.shortlists.get(_first_segment(scope.get("path", "")))
         await (shortlist.app if shortlist is not None else super().app)(scope, receive, send)
+
+
+    async def redirect_slash(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's trailing-slash redirect (/users/ -> /users), with a relative Location.
+
+        Starlette builds an absolute Location from the Host header, which the client chooses;
+        a path needs no host. Anything else is a 404.
+        """
+        path = scope["path"]
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        if path != "/" and not other.startswith("//"):  # "//host" would be a protocol-relative URL
+            moved = {**scope, "path": other}
+            if any(route.matches(moved)[0] is not Match.NONE for route in self.routes):
+                query = scope["query_string"].decode("latin-1")
+                await RedirectResponse(quote(other) + (f"?{query}" if query else ""))(scope, receive, send)
+                return
+        await self.not_found(scope, receive, send)
 
 
 def _first_segment(path: str) -> str:
@@ -134,9 +185,9 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
         return error_response(404, "not_found", f"no endpoint at {request.url.path}; see /docs for the list")
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = ", ".join(sorted((exc.headers or {}).get("Allow", "").split(", ")))  # Starlette's is a set's order
         return error_response(
             405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}; use {allowed}",
-            exc.headers,
+            {"Allow": allowed},
         )
     return error_response(exc.status_code, "http_error", str(exc.detail), exc.headers)

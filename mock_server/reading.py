@@ -226,15 +226,12 @@ def origin(request: Request) -> str:
 
 def arguments(request: Request) -> dict[str, str | list[str]]:
     """Query arguments: a string each, or a list when repeated (as httpbin shows them)."""
-    args: dict[str, Any] = {}
     if not request.scope["query_string"]:
-        return args
+        return {}
+    values: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
-        if name in args:
-            args[name] = [*args[name], value] if isinstance(args[name], list) else [args[name], value]
-        else:
-            args[name] = value
-    return args
+        values.setdefault(name, []).append(value)  # appending, not copying, so repeats cost linear time
+    return {name: given[0] if len(given) == 1 else given for name, given in values.items()}
 
 
 def request_url(request: Request) -> str:
