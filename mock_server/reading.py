@@ -85,7 +85,7 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: it is not UTF-8 (byte {exc.start})") from None
     _check_depth(raw)
     try:
-        data = json.loads(text, parse_constant=_not_json, parse_float=_finite_float, parse_int=_bounded_int)
+        data = _DECODER.decode(text)
     except ValueError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
     if _SURROGATE_ESCAPE.search(text):
@@ -140,6 +140,10 @@ def _bounded_int(literal: str) -> int:
             f"the server reads at most {MAX_JSON_INTEGER_DIGITS}",
         )
     return int(literal)
+
+
+# One decoder, made once (json.loads with hooks would build a new one per body).
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite_float, parse_int=_bounded_int)
 
 
 class _WholeMultiPartParser(MultiPartParser):
