@@ -20,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m mock_server",
         description="The local mock HTTP API for the HTTP clients course. It binds to loopback, "
         "answers bad input with a 4xx JSON error, and keeps per-client state keyed by the "
-        f"{CLIENT_KEY_HEADER} header ({CLIENT_KEY_ONCE}). API docs are served at /docs.",
+        f"{CLIENT_KEY_HEADER} header, {CLIENT_KEY_ONCE}. API docs are served at /docs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for item in dataclasses.fields(Config):

@@ -45,7 +45,8 @@ def routes_by_path(endpoints: list[Endpoint]) -> list[BaseRoute]:
 
 def _shared_route(path: str, endpoints: list[Endpoint]) -> Route:
     by_method = ByMethod({method: endpoint for endpoint in endpoints for method in endpoint.methods})
-    return Route(path, by_method, methods=list(by_method.endpoints), name="_or_".join(e.handler.__name__ for e in endpoints))
+    name = "_or_".join(endpoint.handler.__name__ for endpoint in endpoints)
+    return Route(path, by_method, methods=list(by_method.endpoints), name=name)
 
 
 class ByMethod:
@@ -123,7 +124,6 @@ class SegmentRouter(Router):
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         shortlist = self.shortlists.get(_first_segment(scope.get("path", "")))
         await (shortlist.app if shortlist is not None else super().app)(scope, receive, send)
-
 
     async def redirect_slash(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Starlette's trailing-slash redirect (/users/ -> /users), with a relative Location.

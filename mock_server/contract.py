@@ -13,7 +13,7 @@ CLIENT_KEY_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ : @ -"
 DEFAULT_CLIENT_KEY = "anon"  # requests without the header share it
 # One reading everywhere: a request with two X-Client-Key headers is refused (400) rather than
 # journaled under one key and acted on (by /__admin/) under the other.
-CLIENT_KEY_ONCE = f"send {CLIENT_KEY_HEADER} at most once (a request with two gets a 400)"
+CLIENT_KEY_ONCE = "sent at most once (a request with two gets a 400)"
 CLIENT_KEY_DESCRIPTION = (
     f"whose state, counters and journal this request uses (default: {DEFAULT_CLIENT_KEY}): "
     f"{CLIENT_KEY_RULE}; {CLIENT_KEY_ONCE}"

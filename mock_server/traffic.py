@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import describe
-from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
+from .contract import CLIENT_KEY_HEADER
 from .errors import ApiError, error_response
 from .responses import RETRY_AFTER_CODES
 from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
@@ -224,7 +224,11 @@ def _scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, int, 
     for name, value in headers:
         if name == _KEY_HEADER:
             if key is not None:
-                raise ApiError(400, "invalid_client_key", f"{CLIENT_KEY_ONCE}; this request has more than one")
+                raise ApiError(
+                    400, "invalid_client_key",
+                    f"{CLIENT_KEY_HEADER} was sent more than once: send one, so that the journal and "
+                    "/__admin/ agree on whose request this is",
+                )
             key = value.decode("latin-1")
         elif name == b"content-length" and value.isdigit():
             # httptools refuses a length beyond 64 bits, but not leading zeros, which int() counts.

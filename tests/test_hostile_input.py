@@ -19,7 +19,9 @@ import httpx
 import pytest
 from starlette.requests import Request
 
+from mock_server.__main__ import parser
 from mock_server.config import Config
+from mock_server.contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
 from mock_server.endpoints import ALL_METHODS, MAX_INTEGER_DIGITS, Endpoint
 from mock_server.reading import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS, arguments
 from mock_server.routes import GROUPS
@@ -112,11 +114,11 @@ HOSTILE = [
     ("docs body over its limit", "GET", "/openapi.json", {"content": b"x" * (UNTRACKED_MAX_BODY + 1)}, 413,
      "body_too_large", "/__admin/"),
     ("two X-Client-Key on traffic", "GET", "/get", {"headers": [("X-Client-Key", "a1"), ("X-Client-Key", "b1")]},
-     400, "invalid_client_key", "at most once"),
+     400, "invalid_client_key", "more than once"),
     ("two X-Client-Key on admin", "POST", "/__admin/reset",
-     {"headers": [("X-Client-Key", "a1"), ("X-Client-Key", "b1")]}, 400, "invalid_client_key", "at most once"),
+     {"headers": [("X-Client-Key", "a1"), ("X-Client-Key", "b1")]}, 400, "invalid_client_key", "more than once"),
     ("two equal X-Client-Key", "GET", "/__admin/requests",
-     {"headers": [("X-Client-Key", "a1"), ("X-Client-Key", "a1")]}, 400, "invalid_client_key", "at most once"),
+     {"headers": [("X-Client-Key", "a1"), ("X-Client-Key", "a1")]}, 400, "invalid_client_key", "more than once"),
     ("Transfer-Encoding: gzip, chunked", "POST", "/post",
      raw("POST /post HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked\n", b"3\r\nabc\r\n0\r\n\r\n"), 501,
      "unsupported_transfer_encoding", "only a single chunked"),
@@ -175,6 +177,15 @@ def test_hostile_input_gets_a_json_error(base_url: str, key: str, healthy: None,
     assert got == status, body
     assert body["error"] == error, body
     assert words in body["message"], body["message"]
+
+
+def test_the_one_client_key_rule_is_documented(base_url: str) -> None:
+    assert CLIENT_KEY_ONCE in " ".join(parser().format_help().split())
+    document = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+    descriptions = {parameter["description"] for operations in document["paths"].values()
+                    for operation in operations.values() for parameter in operation.get("parameters", [])
+                    if parameter["name"] == CLIENT_KEY_HEADER}
+    assert descriptions and all(CLIENT_KEY_ONCE in description for description in descriptions)
 
 
 def test_a_refused_transfer_coding_closes_the_connection(base_url: str) -> None:
