@@ -15,6 +15,9 @@ RETRY_AFTER_CODES = (429, 503)  # the codes whose meaning includes "come back la
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 BODYLESS_CODES = (204, 205, 304)
 MAX_RETRY_AFTER = 86_400  # a day: enough to test a client's cap on Retry-After
+# Headers one request may ask /response-headers or /cookies/set to add: Python's http.client
+# (under requests and urllib3) refuses an answer with more than 100 headers.
+MAX_SET_HEADERS = 50
 
 RETRY_AFTER_FORMAT = Param(
     "retry_after_format", str, default="seconds", choices=("seconds", "http-date"),

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 from starlette.requests import Request
 
 from mock_server.__main__ import parser
@@ -24,6 +25,7 @@ from mock_server.config import Config
 from mock_server.contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
 from mock_server.endpoints import ALL_METHODS, MAX_INTEGER_DIGITS, Endpoint
 from mock_server.reading import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS, arguments
+from mock_server.responses import MAX_SET_HEADERS
 from mock_server.routes import GROUPS
 from mock_server.server import BackgroundServer
 from mock_server.traffic import UNTRACKED_MAX_BODY
@@ -98,6 +100,13 @@ HOSTILE = [
     ("header name with colon", "GET", "/response-headers?X-A%3A=1", {}, 400, "invalid_header",
      "not a valid header name"),
     ("empty header name", "GET", "/response-headers?=1", {}, 400, "invalid_header", "not a valid header name"),
+    ("more headers than a client reads", "GET", "/response-headers?" + "&".join(["X-A=1"] * (MAX_SET_HEADERS + 1)),
+     {}, 400, "too_many_headers", f"at most {MAX_SET_HEADERS} headers"),
+    ("more cookies than a client reads", "GET", "/cookies/set?" + "&".join(["a=1"] * (MAX_SET_HEADERS + 1)),
+     {}, 400, "too_many_cookies", f"at most {MAX_SET_HEADERS} cookies"),
+    ("more cookie deletions than a client reads", "GET",
+     "/cookies/delete?" + "&".join(f"c{number}" for number in range(MAX_SET_HEADERS + 1)), {}, 400,
+     "too_many_cookies", f"at most {MAX_SET_HEADERS} cookies"),
     ("multipart cut off at /post", "POST", "/post", {"content": CUT_OFF_MULTIPART, "headers": MULTIPART}, 400,
      "malformed_form", f"before its closing boundary --{BOUNDARY}--"),
     ("multipart cut off at /anything", "PUT", "/anything", {"content": CUT_OFF_MULTIPART, "headers": MULTIPART},
@@ -363,6 +372,14 @@ def test_repeated_query_names_cost_linear_time() -> None:
     # (the list-copying version measured 43 to 51).
     ratio = fastest_arguments(16_000) / fastest_arguments(2_000)
     assert ratio < 20, f"8x the repeats took {ratio:.0f}x the time"
+
+
+@pytest.mark.parametrize(("path", "item"), [("/response-headers", "X-H{}=1"), ("/cookies/set", "c{}=1"),
+                                           ("/cookies/delete", "c{}")])
+def test_as_many_headers_as_allowed_reach_requests(base_url: str, path: str, item: str) -> None:
+    query = "&".join(item.format(number) for number in range(MAX_SET_HEADERS))
+    response = requests.get(f"{base_url}{path}?{query}", allow_redirects=False, timeout=10)
+    assert response.status_code in (200, 302) and len(list(response.raw.headers.iteritems())) > MAX_SET_HEADERS
 
 
 def test_many_repeated_query_names_are_served(client: httpx.Client, healthy: None) -> None:

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ..endpoints import Group, Param
 from ..errors import ApiError
 from ..reading import FORM_TYPES, JSON, media_type, parse_json, read_form
+from ..responses import MAX_SET_HEADERS
 from ..state import client_state, put, server_state
 
 group = Group("Cookies and sessions", "Set, read and delete cookies; log in to get a session cookie.")
@@ -39,6 +40,8 @@ async def cookies(request: Request) -> Response:
 
 
 def _set(pairs: list[tuple[str, str]]) -> Response:
+    if len(pairs) > MAX_SET_HEADERS:
+        raise ApiError(400, "too_many_cookies", f"set at most {MAX_SET_HEADERS} cookies at once, not {len(pairs)}")
     for name, value in pairs:
         _check_cookie(name, value)
     response = RedirectResponse("/cookies", 302)
@@ -62,8 +65,11 @@ async def set_cookie(request: Request, name: str, value: str) -> Response:
 @group.route("/cookies/delete")
 async def delete_cookies(request: Request) -> Response:
     """Expire each cookie named in the query (/cookies/delete?flavour), then redirect to /cookies."""
+    names = list(request.query_params)
+    if len(names) > MAX_SET_HEADERS:
+        raise ApiError(400, "too_many_cookies", f"delete at most {MAX_SET_HEADERS} cookies at once, not {len(names)}")
     response = RedirectResponse("/cookies", 302)
-    for name in request.query_params:
+    for name in names:
         _check_cookie(name, "")
         response.delete_cookie(name)
     return response

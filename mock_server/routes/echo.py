@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError, invalid_param
 from ..reading import arguments, basics, essence, media_type, read_form, with_body
-from ..responses import compact_json
+from ..responses import MAX_SET_HEADERS, compact_json
 from ..state import client_state, header_dict
 
 group = Group("Echo", "What the server received: arguments, headers, bodies, uploads.")
@@ -133,9 +133,12 @@ async def response_headers(request: Request) -> Response:
     injection); framing headers such as Content-Length are refused; Content-Type may only be
     a type that browsers do not render as a page.
     """
+    asked = request.query_params.multi_items()
+    if len(asked) > MAX_SET_HEADERS:
+        raise ApiError(400, "too_many_headers", f"ask for at most {MAX_SET_HEADERS} headers, not {len(asked)}")
     chosen: list[tuple[bytes, bytes]] = []
     content_type = None
-    for name, value in request.query_params.multi_items():
+    for name, value in asked:
         if not _TOKEN.fullmatch(name):
             raise ApiError(400, "invalid_header", f"{name[:40]!r} is not a valid header name", header=name[:40])
         if _CONTROL.search(value):
