@@ -43,7 +43,7 @@ _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _NESTING_STEP = [0] * 256
 _NESTING_STEP[ord("[")] = _NESTING_STEP[ord("{")] = 1
 _NESTING_STEP[ord("]")] = _NESTING_STEP[ord("}")] = -1
-_DEPTH_CHUNK = 65536  # brackets checked at a time, so a body of 10 MiB of "[" is refused after the first chunk
+_DEPTH_CHUNK = 65536  # brackets summed at a time, so a deep body is refused before all of it is summed
 
 
 def essence(content_type: str) -> str:
@@ -83,11 +83,13 @@ def parse_json(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: it is not UTF-8 (byte {exc.start})") from None
-    _check_depth(raw)
     try:
         data = _DECODER.decode(text)
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    _check_depth(raw)
     if _SURROGATE_ESCAPE.search(text):
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
@@ -101,6 +103,12 @@ def parse_json(raw: bytes) -> Any:
 
 
 def _check_depth(raw: bytes) -> None:
+    """Refuse valid JSON nested deeper than MAX_JSON_DEPTH.
+
+    Only for text that parsed: there every quote the pattern meets opens a string that
+    closes, so stripping strings takes linear time (on broken JSON, such as an unclosed
+    string full of escaped quotes, each quote would start a scan to the end).
+    """
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
         return  # too few brackets to nest that deep; most bodies stop here
     brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
@@ -108,13 +116,16 @@ def _check_depth(raw: bytes) -> None:
     for start in range(0, len(brackets), _DEPTH_CHUNK):
         levels = list(accumulate(map(_NESTING_STEP.__getitem__, brackets[start:start + _DEPTH_CHUNK]), initial=depth))
         if max(levels) > MAX_JSON_DEPTH:
-            raise ApiError(
-                400, "json_too_deep",
-                f"the JSON body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep, "
-                "the most the server reads",
-                limit=MAX_JSON_DEPTH,
-            )
+            raise _too_deep()
         depth = levels[-1]
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        400, "json_too_deep",
+        f"the JSON body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep, the most the server reads",
+        limit=MAX_JSON_DEPTH,
+    )
 
 
 def _not_json(constant: str) -> None:

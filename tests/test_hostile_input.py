@@ -33,6 +33,9 @@ from mock_server.traffic import UNTRACKED_MAX_BODY
 JSON_TYPE = {"Content-Type": "application/json"}
 DEEP_JSON = b"[" * 1000 + b"]" * 1000
 JUST_DEEP_ENOUGH = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+# Brackets enough to need a depth check, then a string that never closes, full of escaped
+# quotes: a checker that strips strings before parsing rescans to the end from every quote.
+UNCLOSED_STRING = b"[" * (MAX_JSON_DEPTH + 1) + b'"' + b'\\"' * 500_000
 MANY_DIGITS = "1" * 5000
 BOUNDARY = "hostile-boundary"
 MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
@@ -53,6 +56,8 @@ def raw(head: str, body: bytes = b"") -> dict[str, Any]:
 # (case, method, path, request options, status, error code, words the message must contain)
 HOSTILE = [
     ("JSON 1000 deep", "POST", "/users", as_json(DEEP_JSON), 400, "json_too_deep", f"{MAX_JSON_DEPTH} levels"),
+    ("JSON unclosed string of escaped quotes", "POST", "/users", as_json(UNCLOSED_STRING), 400, "malformed_json",
+     "not valid JSON"),
     ("JSON NaN", "POST", "/users", as_json(b'{"username": NaN}'), 400, "malformed_json", "NaN is not a JSON number"),
     ("JSON Infinity", "POST", "/orders", as_json(b'{"amount_minor": Infinity}'), 400, "malformed_json", "Infinity"),
     ("JSON -Infinity", "PUT", "/__admin/chaos", as_json(b'{"latency": -Infinity}'), 400, "malformed_json",
