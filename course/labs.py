@@ -92,7 +92,9 @@ def _not_a_notebook(raw: bytes) -> str | None:
     except UnicodeDecodeError as exc:
         return cut_short if exc.reason == "unexpected end of data" else f"is not text: byte {exc.start} is not UTF-8"
     except json.JSONDecodeError as exc:
-        return cut_short if _ends_unfinished(exc) else f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        if _ends_unfinished(exc):
+            return cut_short
+        return f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
         return 'is JSON, but not a notebook (a notebook is an object with "nbformat" and a list of "cells")'
     return None

@@ -31,7 +31,8 @@ PROBE_TIMEOUT = 3.0  # seconds; /__admin/health answers at once unless the serve
 ADMIN_TIMEOUT = 10.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 RESTARTED = "the mock server was restarted: earlier journal entries are gone"
-OTHER_PORT = f"use another port for the course: `make lab PORT=8766` (or `export {PORT_VARIABLE}=8766`, then restart JupyterLab)"
+OTHER_PORT = (f"use another port for the course: `make lab PORT=8766` (or `export {PORT_VARIABLE}=8766`, "
+              "then restart JupyterLab)")
 # Admin calls bypass any HTTP proxy: the server is always on this machine.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -160,9 +161,9 @@ def unresponsive(url: str, waited: float) -> str:
                 f"`kill -9 <pid>` and run this again to start a new one; or {OTHER_PORT}.")
     pid = found.pid
     if "mock_server" not in found.command.split():
-        stopped = " that is stopped" if found.stopped else ""
+        stopped, stop = (" that is stopped", f"kill -9 {pid}") if found.stopped else ("", f"kill {pid}")
         return (f"{what}: it is process {pid}{stopped} (`{found.command}`), not the course's mock server. "
-                f"Stop it (`kill -9 {pid}`), or {OTHER_PORT}.")
+                f"Stop it (`{stop}`), or {OTHER_PORT}.")
     if found.stopped:
         return (f"{what}: it is a mock server (pid {pid}) that is stopped (suspended with Ctrl-Z or `kill -STOP`). "
                 f"Resume it with `kill -CONT {pid}`, or end it with `kill -9 {pid}` and run this again to start a "
@@ -195,8 +196,10 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
             raise MockServerError(unresponsive(base, ADMIN_TIMEOUT)) from None  # still there: keep its URL
         _healthy.pop(_where(), None)
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        again = ("Start it again (`make server` in a terminal, or quit and rerun `make lab`)"
-                 if os.environ.get(URL_VARIABLE) else "Run the notebook's first cell again (its ensure() starts a new one)")
+        if os.environ.get(URL_VARIABLE):
+            again = "Start it again (`make server` in a terminal, or quit and rerun `make lab`)"
+        else:
+            again = "Run the notebook's first cell again (its ensure() starts a new one)"
         raise MockServerError(f"the mock server at {base} is gone ({reason}), and what it recorded went with it. "
                               f"{again}, then the cells you need.") from None
 

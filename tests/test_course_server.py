@@ -118,7 +118,7 @@ def test_a_program_that_takes_connections_and_never_answers_is_named(own_port: i
             server.ensure()
     message = str(raised.value)
     assert f"it is process {os.getpid()} (`" in message and "not the course's mock server" in message
-    assert f"`kill -9 {os.getpid()}`" in message and "MOCK_SERVER_PORT=8766" in message
+    assert f"Stop it (`kill {os.getpid()}`)" in message and "MOCK_SERVER_PORT=8766" in message
 
 
 def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port: int, spawned: list, key: str,

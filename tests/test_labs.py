@@ -289,7 +289,8 @@ def test_work_copies_that_are_no_notebook_are_named_and_replaced_on_request(tmp_
     monkeypatch.setattr(workspace, "ROOT", root)
     monkeypatch.setattr(workspace, "WORK", root / "work")
     for number, _ in enumerate(BROKEN, 90):
-        (root / "labs" / f"{number}_demo_lab.ipynb").write_text(labs.serialise(notebook(new_markdown_cell(f"# {number}"))))
+        original = notebook(new_markdown_cell(f"# {number}"))
+        (root / "labs" / f"{number}_demo_lab.ipynb").write_text(labs.serialise(original))
     assert workspace.sync() == []
     copies = {}
     for number, kind in enumerate(BROKEN, 90):
