@@ -86,12 +86,14 @@ def stopped_server(own_port: int, spawned: list, monkeypatch: pytest.MonkeyPatch
     """A mock server that course.server started, then stopped with SIGSTOP (Ctrl-Z does the same);
     yields its pid. The helpers' timeouts are cut to 1 s: a stopped server never answers anyway."""
     server.ensure()
-    pid = spawned[0].pid
-    os.kill(pid, signal.SIGSTOP)
     monkeypatch.setattr(server, "PROBE_TIMEOUT", 1.0)
     monkeypatch.setattr(server, "ADMIN_TIMEOUT", 1.0)
-    yield pid
-    os.kill(pid, signal.SIGCONT)  # a stopped process would keep spawned's SIGTERM pending
+    pid = spawned[0].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGCONT)  # a stopped process would keep spawned's SIGTERM pending
 
 
 @pytest.mark.parametrize("call", ["ensure", "journal"], ids=["a first ensure()", "an admin call after ensure()"])
