@@ -212,7 +212,7 @@ def grade_command(wanted: Sequence[str]) -> int:
     or 2 (a lab could not be graded)."""
     from tqdm.auto import tqdm
 
-    from .server import running
+    from .server import MockServerError, running
     from .workspace import WORK, sync
 
     if not (WORK / "labs").is_dir():
@@ -222,13 +222,17 @@ def grade_command(wanted: Sequence[str]) -> int:
     results: list[Result] = []
     problems: list[str] = []
     # The labs need the mock server: start it once here (if none runs) rather than in every kernel.
-    with running(), tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
-        for path in paths:
-            progress.set_postfix_str(path.name)
-            try:
-                results += grade(path, on_cell=lambda: progress.update())
-            except LabError as exc:
-                problems.append(str(exc))
+    try:
+        with running(), tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
+            for path in paths:
+                progress.set_postfix_str(path.name)
+                try:
+                    results += grade(path, on_cell=lambda: progress.update())
+                except LabError as exc:
+                    problems.append(str(exc))
+    except MockServerError as exc:  # raised before any lab ran
+        print(f"error: the labs need the mock server, and {exc}", file=sys.stderr)
+        return 2
     if results:
         print(report(results))
     for problem in problems:

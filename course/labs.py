@@ -33,7 +33,7 @@ import nbformat
 from .notebooks import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS, LABS = ROOT / "solutions", ROOT / "labs"
+SOLUTIONS, LABS, NOTEBOOKS = ROOT / "solutions", ROOT / "labs", ROOT / "notebooks"
 PATTERN = "*_lab.ipynb"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -47,6 +47,14 @@ class LabError(Exception):
     """A notebook the lab tooling cannot use; the message says where, why, and what to do."""
 
 
+class UnreadableNotebook(LabError):
+    """A file that is not a notebook at all: empty, cut short, not JSON, or JSON of another shape."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{shown(path)} {problem}. {how_to_restore(path)}.")
+        self.path, self.problem = path, problem
+
+
 @dataclass(frozen=True)
 class Exercise:
     title: str
@@ -55,16 +63,68 @@ class Exercise:
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook at `path`, or a LabError that names the file and what is wrong with it."""
+    """The notebook at `path`; a LabError that names the file, what is wrong with it and how to
+    restore it, when it is not a notebook."""
     try:
-        notebook = nbformat.read(path, as_version=4)
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise LabError(f"{path}: no such notebook") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LabError(f"{path} is not a notebook that can be read ({type(exc).__name__}: {exc}). If it is one of "
-                       "your labs, your last good version may be in JupyterLab (File > Revert Notebook to Checkpoint)"
-                       ) from None
-    return notebook
+        raise LabError(f"{shown(path)}: no such notebook") from None
+    except OSError as exc:
+        raise UnreadableNotebook(path, f"cannot be read ({exc.strerror})") from None
+    problem = _not_a_notebook(raw)
+    if problem is None:
+        try:
+            notebook = nbformat.reads(raw.decode(), as_version=4)
+            nbformat.validate(notebook)
+            return notebook
+        except (nbformat.ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problem = f"is JSON, but not a valid notebook ({str(getattr(exc, 'message', exc)).splitlines()[0]})"
+    raise UnreadableNotebook(path, problem)
+
+
+def _not_a_notebook(raw: bytes) -> str | None:
+    """What makes these bytes no notebook at all, if anything does."""
+    if not raw.strip():
+        return f"is empty ({len(raw)} bytes)"
+    cut_short = f"is cut short: its JSON stops, unfinished, after {len(raw)} bytes (a save that did not complete?)"
+    try:
+        data = json.loads(raw.decode())
+    except UnicodeDecodeError as exc:
+        return cut_short if exc.reason == "unexpected end of data" else f"is not text: byte {exc.start} is not UTF-8"
+    except json.JSONDecodeError as exc:
+        if _ends_unfinished(exc):
+            return cut_short
+        return f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or "nbformat" not in data:
+        return 'is JSON, but not a notebook (a notebook is an object with "nbformat" and a list of "cells")'
+    return None
+
+
+def _ends_unfinished(error: json.JSONDecodeError) -> bool:
+    """Whether the JSON is fine up to where the text ends: a file cut short, not one written wrong."""
+    rest = error.doc[error.pos:].rstrip()
+    # An unterminated string runs to the end of the file (a JSON string holds no newline).
+    return not rest or error.msg.startswith("Unterminated string") or any(
+        literal.startswith(rest) for literal in ("true", "false", "null"))
+
+
+def how_to_restore(path: Path) -> str:
+    """How to get a working copy of the notebook at `path` back, by where it lives."""
+    folder = path.resolve().parent
+    if folder == LABS:
+        return (f"`make labs FORCE=1` saves it as {backup_path(path).name} and writes a fresh build; "
+                f"`git checkout -- {shown(path)}` restores the committed one")
+    if folder in (SOLUTIONS, NOTEBOOKS):
+        return f"`git checkout -- {shown(path)}` restores the committed version"
+    checkpoint = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint.ipynb"
+    saved = f" (JupyterLab's last checkpoint of your work is {shown(checkpoint)})" if checkpoint.is_file() else ""
+    return (f"`make work FRESH={path.name.split('_')[0]}` saves it as {backup_path(path).name} and gives you a "
+            f"fresh copy{saved}")
+
+
+def shown(path: Path) -> str:
+    """A path as one would type it in the course's folder: relative when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else str(path)
 
 
 def strip_regions(source: str, where: str) -> tuple[str, bool]:
@@ -180,11 +240,13 @@ def has_learner_changes(lab: Path) -> bool:
     return recorded != sources_hash(notebook)
 
 
-def _changed_or_unreadable(lab: Path) -> bool:
+def _why_keep(lab: Path) -> str | None:
+    """Why a build must not simply overwrite `lab`, if it must not: someone changed it, or it is
+    no notebook any more (and may still hold someone's work)."""
     try:
-        return has_learner_changes(lab)
-    except LabError:
-        return True  # not a notebook any more: never overwrite what may be someone's work
+        return "it has changes of its own, not made by a build" if has_learner_changes(lab) else None
+    except UnreadableNotebook as exc:
+        return f"it {exc.problem}"
 
 
 def backup_path(notebook: Path) -> Path:
@@ -195,29 +257,40 @@ def backup_path(notebook: Path) -> Path:
 
 
 def build(solutions: Path = SOLUTIONS, labs: Path = LABS, *, force: bool = False) -> list[Path]:
-    """Write every lab from its solution; keep (or with force, back up) labs someone changed.
-    Returns the labs it kept."""
+    """Write every lab from its solution; keep (or with force, back up) labs someone changed and
+    labs that are no notebook any more. Returns the labs it kept.
+
+    A solution it cannot build does not stop the others: a LabError names them all at the end.
+    """
     labs.mkdir(exist_ok=True)
-    kept = []
+    kept: dict[Path, str] = {}
+    failed = []
     for solution in sorted(solutions.glob(PATTERN)):
         lab_path = labs / solution.name
-        lab = serialise(build_lab(solution))
-        if lab_path.exists() and lab_path.read_text() == lab:
+        try:
+            lab = serialise(build_lab(solution))
+        except LabError as exc:
+            failed.append(str(exc))
             continue
-        if lab_path.exists() and _changed_or_unreadable(lab_path):
+        if lab_path.exists() and lab_path.read_bytes() == lab.encode():
+            continue
+        reason = _why_keep(lab_path) if lab_path.exists() else None
+        if reason:
             if not force:
-                kept.append(lab_path)
+                kept[lab_path] = reason
                 continue
             backup = backup_path(lab_path)
             lab_path.rename(backup)
-            print(f"saved the changed {lab_path.name} as {backup}")
+            print(f"saved {shown(lab_path)} as {shown(backup)}: {reason}")
         lab_path.write_text(lab)
-        print(f"wrote {lab_path}")
-    for lab_path in kept:
-        print(f"kept {lab_path}: it has changes of its own, not made by a build. Learners work in work/labs/ "
-              "(`make work` copies the labs there); to replace this file anyway, run `make labs FORCE=1` "
-              "(the changed version is saved next to it).")
-    return kept
+        print(f"wrote {shown(lab_path)}")
+    for lab_path, reason in kept.items():
+        print(f"kept {shown(lab_path)}: {reason}. Learners work in work/labs/ (`make work` copies the labs there); "
+              f"to replace this file with a fresh build, run `make labs FORCE=1` (this one is saved as "
+              f"{backup_path(lab_path).name} first).")
+    if failed:
+        raise LabError("\n".join(failed))
+    return list(kept)
 
 
 def stale(solutions: Path = SOLUTIONS, labs: Path = LABS) -> list[str]:
@@ -232,7 +305,7 @@ def stale(solutions: Path = SOLUTIONS, labs: Path = LABS) -> list[str]:
         fresh = serialise(build_lab(solution))
         if not lab_path.exists():
             problems.append(f"{lab_path}: missing")
-        elif not _same_build(lab_path.read_text(), fresh) and not _same_build(_committed(lab_path), fresh):
+        elif not _same_build(lab_path.read_bytes(), fresh) and not _same_build(_committed(lab_path), fresh):
             problems.append(f"{lab_path}: differs from a fresh build of {solution}")
     for lab_path in sorted(labs.glob(PATTERN)):
         if not (solutions / lab_path.name).exists():
@@ -240,31 +313,34 @@ def stale(solutions: Path = SOLUTIONS, labs: Path = LABS) -> list[str]:
     return problems
 
 
-def _same_build(text: str | None, fresh: str) -> bool:
+def _same_build(text: bytes | None, fresh: str) -> bool:
     """Whether a lab's text is `fresh`, whichever Python version built it (language_info names it)."""
     if text is None:
         return False
-    if text == fresh:
+    if text == fresh.encode():
         return True
     try:
         ours, theirs = json.loads(text), json.loads(fresh)
     except ValueError:
         return False
-    for notebook in (ours, theirs):
-        notebook.get("metadata", {}).get("language_info", {}).pop("version", None)
+    try:
+        for notebook in (ours, theirs):
+            notebook["metadata"]["language_info"].pop("version", None)
+    except (KeyError, TypeError, AttributeError):  # a fresh build has it; JSON without it is no fresh build
+        return False
     return ours == theirs
 
 
-def _committed(path: Path) -> str | None:
-    """The file as the last commit has it, when the change since then is a learner's."""
-    if not has_learner_changes(path):
+def _committed(path: Path) -> bytes | None:
+    """The file as the last commit has it, when the change since then is a learner's (or broke the file)."""
+    if _why_keep(path) is None:
         return None
     try:
-        shown = subprocess.run(["git", "show", f"HEAD:./{path.name}"], cwd=path.parent, capture_output=True,
-                               text=True, timeout=30)
+        committed = subprocess.run(["git", "show", f"HEAD:./{path.name}"], cwd=path.parent, capture_output=True,
+                                   timeout=30)
     except OSError:
         return None
-    return shown.stdout if shown.returncode == 0 else None
+    return committed.stdout if committed.returncode == 0 else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,15 @@ from typing import Any
 from mock_server.contract import CLIENT_KEY_HEADER, DEFAULT_PORT, PORT_VARIABLE, SERVICE, URL_VARIABLE
 from mock_server.process import spawn
 
+from .ports import listener
+
 REFUSED = "nothing is listening there"
+PROBE_TIMEOUT = 3.0  # seconds; /__admin/health answers at once unless the server is stopped or stuck
+ADMIN_TIMEOUT = 10.0
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+RESTARTED = "the mock server was restarted: earlier journal entries are gone"
+OTHER_PORT = (f"use another port for the course: `make lab PORT=8766` (or `export {PORT_VARIABLE}=8766`, "
+              "then restart JupyterLab)")
 # Admin calls bypass any HTTP proxy: the server is always on this machine.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -56,21 +64,31 @@ def ensure() -> str:
     $MOCK_SERVER_PORT (8765), starting it first if nothing answers there.
     """
     _keep_loopback_off_proxies()
-    url = _find_or_start()
-    _healthy[_where()] = url
+    where = _where()
+    url, started = _find_or_start()
+    if started and where in _answered:
+        # Printed, not warned: one plain line in the cell's output, on every restart (a warning
+        # would add the helper's file and line, and Python shows each warning only once).
+        print(f"{RESTARTED} (the one at {url} had stopped, and a new one was started; its log: {log_path()})",
+              file=sys.stderr)
+    _healthy[where] = url
+    _answered.add(where)
     return url
 
 
 # The healthy server's URL, per setting of the variables that choose it: the admin helpers use it
 # without probing /__admin/health before every call.
 _healthy: dict[tuple[str, str], str] = {}
+# Where a server answered this process before: a server started there now is a restart.
+_answered: set[tuple[str, str]] = set()
 
 
 def _where() -> tuple[str, str]:
     return os.environ.get(URL_VARIABLE, ""), os.environ.get(PORT_VARIABLE, "")
 
 
-def _find_or_start() -> str:
+def _find_or_start() -> tuple[str, bool]:
+    """The healthy server's URL, and whether it had to be started."""
     url = os.environ.get(URL_VARIABLE, "").rstrip("/")
     if url:
         problem = probe(url)
@@ -79,18 +97,15 @@ def _find_or_start() -> str:
                 f"{URL_VARIABLE} is {url}, but {problem}. Start that server, or unset {URL_VARIABLE} "
                 f"to use the one on port {port()} (`make server`)."
             )
-        return url
+        return url, False
     url = local_url()
     problem = probe(url)
     if problem is None:
-        return url
+        return url, False
     if problem != REFUSED:
-        raise MockServerError(
-            f"port {port()} is taken by another program ({problem}). Stop it, or use another port "
-            f"for the course: `export {PORT_VARIABLE}=8766`, then restart JupyterLab (`make lab`)."
-        )
+        raise MockServerError(f"port {port()} is taken by another program ({problem}). Stop it, or {OTHER_PORT}.")
     start()
-    return url
+    return url, True
 
 
 def start() -> subprocess.Popen[str] | None:
@@ -109,21 +124,52 @@ def start() -> subprocess.Popen[str] | None:
 
 
 def probe(url: str) -> str | None:
-    """None if the course's mock server answers at `url`, else what is wrong."""
+    """None if the course's mock server answers at `url`, else what is wrong.
+
+    Raises MockServerError, saying what to do, when something there accepts connections but
+    does not answer (most often a mock server stopped with Ctrl-Z or `kill -STOP`).
+    """
     try:
-        with _DIRECT.open(f"{url}/__admin/health", timeout=3) as response:
+        with _DIRECT.open(f"{url}/__admin/health", timeout=PROBE_TIMEOUT) as response:
             health = json.load(response)
     except urllib.error.HTTPError as exc:
         return f"it answered {exc.code} to /__admin/health"
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, ConnectionRefusedError):
             return REFUSED
+        if isinstance(exc.reason, TimeoutError):
+            raise MockServerError(unresponsive(url, PROBE_TIMEOUT)) from None
         return f"it cannot be reached ({exc.reason})"
+    except TimeoutError:  # connected, and then no answer: urllib does not wrap this one
+        raise MockServerError(unresponsive(url, PROBE_TIMEOUT)) from None
     except (OSError, ValueError) as exc:
         return f"it did not answer like the mock server ({exc})"
     if not isinstance(health, dict) or health.get("service") != SERVICE:
         return "it is not the course's mock server"
     return None
+
+
+def unresponsive(url: str, waited: float) -> str:
+    """What to do about a server at `url` that took connections but sent no answer for `waited` seconds."""
+    parts = urllib.parse.urlsplit(url)
+    found = listener(parts.port or 80) if parts.hostname in LOOPBACK else None
+    what = f"something accepts connections at {url} but does not answer within {waited:g} s"
+    # A stopped process keeps a plain `kill` (SIGTERM) pending until it resumes; -9 ends it at once.
+    if found is None:
+        return (f"{what}: most likely a mock server that is stopped (suspended with Ctrl-Z or `kill -STOP`) or stuck. "
+                f"Find its pid with `lsof -i :{parts.port}`, then resume it with `kill -CONT <pid>`, or end it with "
+                f"`kill -9 <pid>` and run this again to start a new one; or {OTHER_PORT}.")
+    pid = found.pid
+    if "mock_server" not in found.command.split():
+        stopped, stop = (" that is stopped", f"kill -9 {pid}") if found.stopped else ("", f"kill {pid}")
+        return (f"{what}: it is process {pid}{stopped} (`{found.command}`), not the course's mock server. "
+                f"Stop it (`{stop}`), or {OTHER_PORT}.")
+    if found.stopped:
+        return (f"{what}: it is a mock server (pid {pid}) that is stopped (suspended with Ctrl-Z or `kill -STOP`). "
+                f"Resume it with `kill -CONT {pid}`, or end it with `kill -9 {pid}` and run this again to start a "
+                f"new one; or {OTHER_PORT}.")
+    return (f"{what}: it is a mock server (pid {pid}), running but stuck or very busy. Wait a moment and run this "
+            f"again, or end it with `kill {pid}` and run this again to start a new one; or {OTHER_PORT}.")
 
 
 def _keep_loopback_off_proxies() -> None:
@@ -141,17 +187,21 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
     headers = {CLIENT_KEY_HEADER: key, **({"Content-Type": "application/json"} if data else {})}
     request = urllib.request.Request(url, data, headers, method=method)
     try:
-        with _DIRECT.open(request, timeout=10) as response:
+        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:
         raise MockServerError(f"{method} /__admin/{path} failed: {exc.code} {exc.read().decode()}") from None
     except (urllib.error.URLError, OSError) as exc:
+        if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+            raise MockServerError(unresponsive(base, ADMIN_TIMEOUT)) from None  # still there: keep its URL
         _healthy.pop(_where(), None)
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise MockServerError(
-            f"the mock server at {base} stopped answering ({reason}), and what it recorded went with it. "
-            "Run the notebook's first cell again (its ensure() starts a new server), then the cells you need."
-        ) from None
+        if os.environ.get(URL_VARIABLE):
+            again = "Start it again (`make server` in a terminal, or quit and rerun `make lab`)"
+        else:
+            again = "Run the notebook's first cell again (its ensure() starts a new one)"
+        raise MockServerError(f"the mock server at {base} is gone ({reason}), and what it recorded went with it. "
+                              f"{again}, then the cells you need.") from None
 
 
 def journal(

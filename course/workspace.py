@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .labs import ROOT, LabError, backup_path, read_notebook, serialise, sources_hash
+from .labs import ROOT, LabError, backup_path, read_notebook, serialise, shown, sources_hash
 from .notebooks import language_info
 
 WORK_VARIABLE = "COURSE_WORK"  # where your copies live, when not in work/ (`make WORK=...` sets it)
@@ -72,49 +72,49 @@ def sync(fresh: Sequence[str] = ()) -> list[str]:
     Returns one line per thing the learner should know."""
     if WORK.resolve() == ROOT.resolve():
         return [f"{WORK_VARIABLE} is the course folder itself: your copies must live elsewhere (the default is work/)"]
+    numbers = {number.zfill(2) for number in fresh}
     notes = []
     for original in originals():
         target = copy_path(original)
-        refresh = original.name.split("_")[0] in {number.zfill(2) for number in fresh}
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(fresh_copy(original))
-            continue
         try:
-            copied = read_notebook(target)
-        except LabError as exc:
-            if refresh:
-                notes.append(_replace(original, target))
-            else:
-                notes.append(f"{exc}\n  `make work FRESH={original.name[:2]}` gives you a fresh copy and keeps this file.")
-            continue
-        if refresh:
-            notes.append(_replace(original, target) if changed(copied) else _write(original, target))
-        elif outdated(copied, original):
-            if changed(copied):
-                notes.append(f"{_shown(target)}: the course has a newer version, and your copy has your "
-                             f"changes, so it is kept. For the new version: `make work FRESH={original.name[:2]}` "
-                             "(yours is saved next to it).")
-            else:
-                _write(original, target)
+            notes.append(_sync_copy(original, target, refresh=original.name.split("_")[0] in numbers))
+        except LabError as exc:  # the course's own notebook is broken: the other copies still come
+            notes.append(f"{shown(target)} was not updated: {exc}")
     return [note for note in notes if note]
+
+
+def _sync_copy(original: Path, target: Path, *, refresh: bool) -> str:
+    """Bring one copy up to date (or, with `refresh`, replace it); what the learner should know, or ""."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(fresh_copy(original))
+        return ""
+    try:
+        copied = read_notebook(target)
+    except LabError as exc:  # no notebook any more; the message says how --fresh gets a new copy
+        return _replace(original, target) if refresh else str(exc)
+    if refresh:
+        return _replace(original, target) if changed(copied) else _write(original, target)
+    if not outdated(copied, original):
+        return ""
+    if changed(copied):
+        return (f"{shown(target)}: the course has a newer version, and your copy has your changes, so it is kept. "
+                f"For the new version: `make work FRESH={original.name[:2]}` (yours is saved next to it).")
+    _write(original, target)
+    return ""
 
 
 def _write(original: Path, target: Path) -> str:
     target.write_text(fresh_copy(original))
-    return f"{_shown(target)}: fresh copy"
+    return f"{shown(target)}: fresh copy"
 
 
 def _replace(original: Path, target: Path) -> str:
+    text = fresh_copy(original)  # first: if the original is broken, the learner's copy stays where it is
     backup = backup_path(target)
     target.rename(backup)
-    _write(original, target)
-    return f"{_shown(target)}: fresh copy; yours is now {_shown(backup)}"
-
-
-def _shown(path: Path) -> str:
-    """A path as the learner would type it: relative to the course when inside it."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    target.write_text(text)
+    return f"{shown(target)}: fresh copy; yours is now {shown(backup)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,12 +72,74 @@ def test_ensure_explains_a_dead_mock_server_url(monkeypatch: pytest.MonkeyPatch)
         server.ensure()
 
 
-def test_ensure_starts_a_server_when_none_runs(own_port: int, spawned: list) -> None:
+def test_ensure_starts_a_server_when_none_runs(own_port: int, spawned: list, capsys: pytest.CaptureFixture) -> None:
     url = server.ensure()
     assert url == f"http://127.0.0.1:{own_port}"
     assert requests.get(f"{url}/get", timeout=5).status_code == 200
     assert server.ensure() == url, "a second call finds the running server"
     assert len(spawned) == 1
+    assert capsys.readouterr().err == "", "a first start is no restart: nothing to say"
+
+
+@pytest.fixture
+def stopped_server(own_port: int, spawned: list, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A mock server that course.server started, then stopped with SIGSTOP (Ctrl-Z does the same);
+    yields its pid. The helpers' timeouts are cut to 1 s: a stopped server never answers anyway."""
+    server.ensure()
+    monkeypatch.setattr(server, "PROBE_TIMEOUT", 1.0)
+    monkeypatch.setattr(server, "ADMIN_TIMEOUT", 1.0)
+    pid = spawned[0].pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGCONT)  # a stopped process would keep spawned's SIGTERM pending
+
+
+@pytest.mark.parametrize("call", ["ensure", "journal"], ids=["a first ensure()", "an admin call after ensure()"])
+def test_a_stopped_server_is_named_with_the_commands_that_fix_it(
+    stopped_server: int, own_port: int, call: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if call == "ensure":
+        monkeypatch.setattr(server, "_healthy", {})  # as in a notebook that has not found the server yet
+    with pytest.raises(server.MockServerError) as raised:
+        server.ensure() if call == "ensure" else server.journal("stopped")
+    message = str(raised.value)
+    assert f"accepts connections at http://127.0.0.1:{own_port} but does not answer within 1 s" in message
+    assert f"a mock server (pid {stopped_server}) that is stopped" in message
+    assert f"`kill -CONT {stopped_server}`" in message and f"`kill -9 {stopped_server}`" in message
+    assert "MOCK_SERVER_PORT=8766" in message
+    assert "taken by another program" not in message and "gone" not in message
+
+
+def test_a_program_that_takes_connections_and_never_answers_is_named(own_port: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "PROBE_TIMEOUT", 1.0)
+    with socket.create_server(("127.0.0.1", own_port)):  # listens; the kernel accepts, nobody reads
+        with pytest.raises(server.MockServerError) as raised:
+            server.ensure()
+    message = str(raised.value)
+    assert f"it is process {os.getpid()} (`" in message and "not the course's mock server" in message
+    assert f"Stop it (`kill {os.getpid()}`)" in message and "MOCK_SERVER_PORT=8766" in message
+
+
+def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port: int, spawned: list, key: str,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    url = server.ensure()
+    requests.get(f"{url}/get", headers={"X-Client-Key": key}, timeout=5)
+    assert len(server.journal(key)) == 1
+    spawned[0].kill()
+    spawned[0].wait(10)
+
+    with pytest.raises(server.MockServerError, match="is gone .* what it recorded went with it.*first cell again"):
+        server.journal(key)
+    assert capsys.readouterr().err == ""
+    assert server.journal(key) == [], "the next call starts a new server..."
+    notice = capsys.readouterr().err
+    assert notice.startswith(server.RESTARTED) and url in notice and notice.count("\n") == 1, "...and says so"
+    assert len(spawned) == 2
+    assert server.journal(key) == [] and server.ensure() == url
+    assert capsys.readouterr().err == "", "once per restart, not on every call"
 
 
 def test_ensure_explains_a_port_taken_by_another_program(other_program: None, own_port: int) -> None:

@@ -138,37 +138,180 @@ def test_badly_shaped_solutions_are_explained(tmp_path: Path, cells: list, messa
         labs.build_lab(path)
 
 
-@pytest.mark.parametrize("text", ["", "{not json", '{"cells": 3}', '{"nbformat": 4, "nbformat_minor": 5, "cells": ['])
-def test_a_notebook_that_cannot_be_read_is_explained(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "01_broken_lab.ipynb"
-    path.write_text(text)
-    with pytest.raises(labs.LabError, match=f"{path.name} is not a notebook that can be read"):
+# One row per way a notebook file gets broken: what it then holds (made from a good notebook's
+# bytes), and what the message must say is wrong with it.
+BROKEN = {
+    "empty": (lambda good: b"", "is empty (0 bytes)"),
+    "blank": (lambda good: b"\n \n", "is empty (3 bytes)"),
+    "truncated": (lambda good: good[: len(good) // 2], "is cut short: its JSON stops, unfinished, after"),
+    "invalid JSON": (lambda good: b"{not json}",
+                     "is not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2)"),
+    "not UTF-8": (lambda good: '{"cells": "\u00e9"}'.encode("latin-1"), "is not text: byte 11 is not UTF-8"),
+    "JSON, not a notebook": (lambda good: b"[1, 2]", "is JSON, but not a notebook (a notebook is an object with"),
+    "a notebook's keys, not its shape": (
+        lambda good: b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"source": 1}]}',
+        "is JSON, but not a valid notebook ("),
+}
+
+
+def break_file(path: Path, kind: str) -> str:
+    """Overwrite the notebook at `path` as `kind` breaks it; return what the message must say."""
+    make, problem = BROKEN[kind]
+    path.write_bytes(make(path.read_bytes()))
+    return problem
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_a_file_that_is_no_notebook_gets_one_line_with_the_problem_and_the_fix(tmp_path: Path, kind: str) -> None:
+    path = fixture_solution(tmp_path).rename(tmp_path / "01_broken_lab.ipynb")
+    problem = break_file(path, kind)
+    with pytest.raises(labs.LabError) as raised:
         labs.read_notebook(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path} {problem}") and "\n" not in message
+    assert message.endswith("`make work FRESH=01` saves it as 01_broken_lab.bak1.ipynb and gives you a fresh copy.")
 
 
-def test_build_keeps_a_lab_it_cannot_read_and_builds_the_others(tmp_path: Path) -> None:
+def test_every_cut_of_a_notebook_is_called_cut_short(tmp_path: Path) -> None:
+    """Wherever a save stops (inside a string, a number, `true`, a multi-byte character), the file
+    is called cut short, not "invalid JSON", which would send the learner looking for a typo."""
+    good = fixture_solution(tmp_path).read_bytes().rstrip()
+    assert "·".encode() in good, "the cuts include one inside a multi-byte character"
+    path = tmp_path / "01_cut_lab.ipynb"
+    wrong = {}
+    for length in range(1, len(good)):
+        path.write_bytes(good[:length])
+        with pytest.raises(labs.LabError) as raised:
+            labs.read_notebook(path)
+        if "is cut short" not in str(raised.value) and "is empty" not in str(raised.value):
+            wrong[length] = str(raised.value)
+    assert not wrong, f"{len(wrong)} cuts of {len(good)} misnamed, e.g. {next(iter(wrong.items()), None)}"
+
+
+def test_how_to_restore_a_notebook_depends_on_where_it_lives(tmp_path: Path) -> None:
+    lab, solution = labs.LABS / "01_requests_basics_lab.ipynb", labs.SOLUTIONS / "01_requests_basics_lab.ipynb"
+    assert labs.how_to_restore(lab).startswith("`make labs FORCE=1` saves it as 01_requests_basics_lab.bak1.ipynb")
+    assert labs.how_to_restore(solution) == \
+        "`git checkout -- solutions/01_requests_basics_lab.ipynb` restores the committed version"
+    mine = tmp_path / "02_mine_lab.ipynb"
+    assert labs.how_to_restore(mine).startswith("`make work FRESH=02` saves it as 02_mine_lab.bak1.ipynb")
+    checkpoint = tmp_path / ".ipynb_checkpoints" / "02_mine_lab-checkpoint.ipynb"
+    checkpoint.parent.mkdir()
+    checkpoint.write_text("{}")
+    assert f"JupyterLab's last checkpoint of your work is {checkpoint}" in labs.how_to_restore(mine)
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_build_keeps_a_broken_lab_until_forced_and_builds_the_others(tmp_path: Path, kind: str,
+                                                                     capsys: pytest.CaptureFixture) -> None:
     solutions, built = tmp_path / "solutions", tmp_path / "labs"
     solutions.mkdir()
     fixture_solution(solutions)
-    other = solutions / "98_other_lab.ipynb"
-    other.write_text(fixture_solution(tmp_path).read_text())
-    built.mkdir()
-    (built / "99_fixture_lab.ipynb").write_text('{"cells": [')
-    assert labs.build(solutions, built) == [built / "99_fixture_lab.ipynb"]
-    assert (built / "99_fixture_lab.ipynb").read_text() == '{"cells": [', "what may be someone's work is kept"
-    assert (built / "98_other_lab.ipynb").exists()
+    (solutions / "98_other_lab.ipynb").write_text(fixture_solution(tmp_path).read_text())
+    labs.build(solutions, built)
+    lab, other = built / "99_fixture_lab.ipynb", built / "98_other_lab.ipynb"
+    problem = break_file(lab, kind)
+    broken = lab.read_bytes()
+    other.unlink()
+    capsys.readouterr()
+
+    assert labs.build(solutions, built) == [lab]
+    assert lab.read_bytes() == broken, "what may be someone's work is kept"
+    assert other.exists(), "the other labs are still built"
+    kept = [line for line in capsys.readouterr().out.splitlines() if line.startswith("kept")]
+    assert len(kept) == 1 and kept[0].startswith(f"kept {lab}: it {problem}")
+    assert kept[0].endswith("`make labs FORCE=1` (this one is saved as 99_fixture_lab.bak1.ipynb first).")
+
+    assert labs.build(solutions, built, force=True) == []
+    assert (built / "99_fixture_lab.bak1.ipynb").read_bytes() == broken
+    assert f"saved {lab} as {built / '99_fixture_lab.bak1.ipynb'}: it {problem}" in capsys.readouterr().out
+    assert labs.stale(solutions, built) == [], "rebuilt"
 
 
-def test_grading_goes_on_past_a_lab_it_cannot_read(tmp_path: Path) -> None:
+def test_build_goes_on_past_a_solution_it_cannot_read(tmp_path: Path) -> None:
+    solutions, built = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    fixture_solution(solutions)
+    (solutions / "98_broken_lab.ipynb").write_text("")
+    with pytest.raises(labs.LabError, match=r"98_broken_lab.ipynb is empty \(0 bytes\)"):
+        labs.build(solutions, built)
+    assert (built / "99_fixture_lab.ipynb").exists(), "the other labs are still built"
+
+
+def test_a_lab_broken_since_its_commit_is_not_a_stale_build(tmp_path: Path) -> None:
+    """labs/ is checked as committed: a file someone broke afterwards is theirs, like any edit."""
+    solutions, built = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    fixture_solution(solutions)
+    labs.build(solutions, built)
+    git = ["git", "-C", str(built), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "labs"]):
+        subprocess.run([*git, *command], check=True, capture_output=True, timeout=30)
+    lab = built / "99_fixture_lab.ipynb"
+    committed = lab.read_bytes()
+    for kind in BROKEN:
+        lab.write_bytes(committed)
+        break_file(lab, kind)
+        assert labs.stale(solutions, built) == [], kind
+    (solutions / "98_new_lab.ipynb").write_text(fixture_solution(tmp_path).read_text())
+    (built / "98_new_lab.ipynb").write_text("")
+    assert labs.stale(solutions, built) == [
+        f"{built / '98_new_lab.ipynb'}: differs from a fresh build of {solutions / '98_new_lab.ipynb'}"
+    ], "a broken lab that was never committed as a fresh build is stale"
+
+
+def test_grading_goes_on_past_labs_it_cannot_read(tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / "labs").mkdir(parents=True)
-    (work / "labs" / "98_broken_lab.ipynb").write_text("")
     solution = fixture_solution(tmp_path)
+    broken = {}
+    for number, kind in enumerate(BROKEN, 90):
+        path = work / "labs" / f"{number}_broken_lab.ipynb"
+        path.write_bytes(solution.read_bytes())
+        broken[path] = break_file(path, kind)
     (work / "labs" / "99_fixture_lab.ipynb").write_text(solution.read_text())
     result = grade_command(work=work)
-    assert result.returncode == 2
+    assert result.returncode == 2, "exit 2: a lab could not be graded"
     assert "2 of 2 exercises pass." in result.stdout, "the readable lab is graded"
-    assert "98_broken_lab.ipynb is not a notebook that can be read" in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("could not grade")]
+    assert len(lines) == len(BROKEN), "one line per broken lab"
+    for line, (path, problem) in zip(lines, broken.items()):
+        number = path.name[:2]
+        assert line.startswith(f"could not grade: {path} {problem}")
+        assert line.endswith(f"`make work FRESH={number}` saves it as {number}_broken_lab.bak1.ipynb and gives you a "
+                             "fresh copy.")
+
+
+def test_work_copies_that_are_no_notebook_are_named_and_replaced_on_request(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "course"
+    (root / "labs").mkdir(parents=True)
+    monkeypatch.setattr(workspace, "ROOT", root)
+    monkeypatch.setattr(workspace, "WORK", root / "work")
+    for number, _ in enumerate(BROKEN, 90):
+        original = notebook(new_markdown_cell(f"# {number}"))
+        (root / "labs" / f"{number}_demo_lab.ipynb").write_text(labs.serialise(original))
+    assert workspace.sync() == []
+    copies = {}
+    for number, kind in enumerate(BROKEN, 90):
+        mine = root / "work" / "labs" / f"{number}_demo_lab.ipynb"
+        copies[mine] = (break_file(mine, kind), mine.read_bytes())
+    (root / "labs" / "89_course_broke_lab.ipynb").write_text("{")
+
+    notes = workspace.sync()
+    assert notes[0].startswith(f"{root / 'work/labs/89_course_broke_lab.ipynb'} was not updated: "
+                               f"{root / 'labs/89_course_broke_lab.ipynb'} is cut short"), \
+        "a broken original is named, and the other copies are still checked"
+    assert not (root / "work/labs/89_course_broke_lab.ipynb").exists()
+    assert len(notes) == 1 + len(BROKEN)
+    for note, (mine, (problem, broken)) in zip(notes[1:], copies.items()):
+        assert note.startswith(f"{mine} {problem}") and f"`make work FRESH={mine.name[:2]}` saves it as" in note
+        assert mine.read_bytes() == broken, "named, never touched"
+
+    workspace.sync(fresh=[mine.name[:2] for mine in copies])
+    for mine, (_, broken) in copies.items():
+        assert mine.with_name(mine.name.replace(".ipynb", ".bak1.ipynb")).read_bytes() == broken, "kept as a backup"
+        assert nbformat.read(mine, as_version=4).cells[0].source == f"# {mine.name[:2]}", "and a fresh copy"
 
 
 def test_build_keeps_a_lab_someone_changed_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -268,7 +411,10 @@ def test_record_runs_notes_each_cell_a_notebook_kernel_runs(tmp_path: Path) -> N
                                                              "user_expressions": {}, "allow_stdin": False,
                                                              "stop_on_error": False}, metadata={"cellId": cell_id})
             client.shell_channel.send(message)
-            client.get_shell_msg(timeout=30)
+            # Wait for this request's reply: on a busy machine, start_new_kernel may have asked
+            # for kernel_info more than once, and those replies come first.
+            while client.get_shell_msg(timeout=30)["parent_header"].get("msg_id") != message["header"]["msg_id"]:
+                pass
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
@@ -303,6 +449,19 @@ class TestMakeCheck:
         assert (tmp_path / "labs" / "01_requests_basics_lab.ipynb").exists()
         direct = grade_command("01", work=tmp_path)
         assert direct.returncode == 1, "for scripts, course.labs grade still exits 1 while an exercise fails"
+
+    def test_make_check_grades_the_other_labs_and_names_a_broken_one(self, tmp_path: Path) -> None:
+        subprocess.run([sys.executable, "-m", "course.workspace"], check=True, timeout=120,
+                       env={**os.environ, workspace.WORK_VARIABLE: str(tmp_path)})
+        broken = tmp_path / "labs" / "02_sessions_auth_timeouts_lab.ipynb"
+        broken.write_text("")
+        result = subprocess.run(["make", "-s", "--no-print-directory", "check", "LAB=01 02", f"WORK={tmp_path}"],
+                                cwd=labs.ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode != 0, "make fails: a lab could not be graded"
+        assert "0 of 4 exercises pass." in result.stdout, "lab 01 is graded all the same"
+        assert (f"could not grade: {broken} is empty (0 bytes). `make work FRESH=02` saves it as "
+                "02_sessions_auth_timeouts_lab.bak1.ipynb and gives you a fresh copy.") in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_work_copies_follow_the_course_until_the_learner_changes_them(tmp_path: Path,
