@@ -45,6 +45,22 @@ class Config:
     api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
     backlog: int = _opt(2048, "listen backlog, so bursts of new connections are not dropped")
     log_level: str = _opt("warning", "uvicorn log level")
+    journal_bytes: int = _opt(
+        64 * MiB,
+        "bytes all client keys' journals may hold together: each entry counts its path, query, headers, "
+        "kept body and an estimated 400 bytes (+140 per header) of overhead; past it the oldest entries "
+        "of the least recently active key go first",
+    )
+    head_timeout: float = _opt(
+        10.0,
+        "seconds a client may take to send a request's line and headers, from its first byte "
+        "(then 408 and close); the body and the server's own answer are not limited by it",
+    )
+    idle_timeout: float = _opt(
+        10.0,
+        "seconds a new connection may stay silent before its first request (then it is closed); "
+        "between requests, uvicorn's 5 s keep-alive timeout closes idle connections",
+    )
 
     def with_changes(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)

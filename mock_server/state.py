@@ -7,12 +7,15 @@ so nothing here needs a lock.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import hashlib
 import random
 import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,8 +29,20 @@ V = TypeVar("V")
 
 _CLIENT_KEY = re.compile(CLIENT_KEY_PATTERN)
 REDACTED = "[redacted]"
-# How many named counters, random streams or limiter windows one client key may hold.
+# How many named counters or limiter windows one client key may hold (the oldest is forgotten).
 MAX_ENTRIES_PER_CLIENT = 1000
+# How many random streams one client key may hold: each is a Mersenne Twister state of 2.5 KiB.
+MAX_STREAMS_PER_CLIENT = 32
+# Longest counter or stream name stored as it is; a longer one (a /flaky URL can be 16 KiB) is
+# stored as a digest, so equal names still share a counter. At most ~170 bytes per counter.
+MAX_NAME_LENGTH = 64
+# How many client keys one TCP connection remembers having served (the oldest is forgotten).
+MAX_CLIENTS_PER_CONNECTION = 100
+# What the journal charges each entry against --journal-bytes beyond its path, query, header and
+# body bytes: the entry object and its strings, and a name/value tuple per header (measured with
+# tracemalloc on CPython 3.11, rounded up).
+ENTRY_OVERHEAD = 400
+HEADER_OVERHEAD = 140
 
 
 def derive_seed(*parts: object) -> int:
@@ -47,6 +62,13 @@ def parse_client_key(key: str | None) -> str:
             client_key=key[:80],
         )
     return key
+
+
+def bounded_name(name: str) -> str:
+    """`name` itself when short, else a digest of it: the same name always gives the same result."""
+    if len(name) <= MAX_NAME_LENGTH:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def put(store: OrderedDict[str, V], key: str, value: V, cap: int) -> None:
@@ -89,7 +111,9 @@ class Chaos:
 class JournalEntry:
     """One request as the server saw it. Stored raw; rendered to JSON only when read."""
 
-    __slots__ = ("id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration")
+    __slots__ = (
+        "id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration", "size"
+    )
 
     def __init__(self, id: int, at: float, scope: dict[str, Any], connection: int | None) -> None:
         self.id = id
@@ -103,6 +127,7 @@ class JournalEntry:
         self.status: int | None = None
         self.connection = connection
         self.duration: float | None = None
+        self.size = 0  # bytes charged to the journal budget while the entry is in its journal
 
     def as_json(self, body_limit: int) -> dict[str, Any]:
         return {
@@ -119,6 +144,96 @@ class JournalEntry:
             "at": round(self.at, 4),
             "duration": None if self.duration is None else round(self.duration, 4),
         }
+
+
+def entry_size(entry: JournalEntry) -> int:
+    """What `entry` costs in memory, estimated: its bytes plus fixed overheads (see ENTRY_OVERHEAD)."""
+    size = ENTRY_OVERHEAD + len(entry.path) + len(entry.query) + len(entry.body)
+    for name, value in entry.headers:
+        size += len(name) + len(value) + HEADER_OVERHEAD
+    return size
+
+
+class JournalBudget:
+    """The bytes that every client key's journal shares (--journal-bytes).
+
+    Past the budget, the oldest entries of the least recently journaled key go first, so a
+    learner who is active keeps their recent requests while a key nobody uses gives way.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.holders: OrderedDict[Journal, None] = OrderedDict()  # journals with entries, least recent first
+
+    def charge(self, journal: Journal, entry: JournalEntry, size: int) -> None:
+        entry.size += size
+        journal.bytes += size
+        self.used += size
+        self.holders[journal] = None
+        self.holders.move_to_end(journal)
+        while self.used > self.limit:
+            oldest = next(iter(self.holders))
+            oldest.drop_oldest()
+            oldest.dropped_for_bytes += 1
+
+    def release(self, journal: Journal) -> None:
+        self.used -= journal.bytes
+        journal.bytes = 0
+        self.holders.pop(journal, None)
+
+
+class Journal:
+    """One client key's journal: its newest --journal-size requests, within the shared byte budget."""
+
+    __slots__ = ("entries", "size", "budget", "bytes", "dropped_for_size", "dropped_for_bytes", "released")
+
+    def __init__(self, size: int, budget: JournalBudget) -> None:
+        self.entries: deque[JournalEntry] = deque()
+        self.size = size
+        self.budget = budget
+        self.bytes = 0
+        self.dropped_for_size = 0  # entries pushed out by --journal-size
+        self.dropped_for_bytes = 0  # entries pushed out by --journal-bytes
+        self.released = False  # its client key was forgotten: nothing more is kept
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, entry: JournalEntry) -> None:
+        if self.released:
+            return
+        if len(self.entries) >= self.size:
+            self.drop_oldest()
+            self.dropped_for_size += 1
+        self.entries.append(entry)
+        self.budget.charge(self, entry, entry_size(entry))
+
+    def add_body(self, entry: JournalEntry, body: bytes, size: int) -> None:
+        """Keep the start of the entry's body (read after the entry was added), if it is still here."""
+        entry.body_size = size
+        if entry.size and not self.released:
+            entry.body = body
+            self.budget.charge(self, entry, len(body))
+
+    def drop_oldest(self) -> None:
+        entry = self.entries.popleft()
+        self.bytes -= entry.size
+        self.budget.used -= entry.size
+        entry.size = 0
+        if not self.entries:
+            self.budget.holders.pop(self, None)
+
+    def release(self) -> None:
+        """Give back every byte: the client key is forgotten (its in-flight requests may still end)."""
+        self.released = True
+        self.budget.release(self)
+
+    def dropped(self) -> dict[str, int]:
+        return {"journal_size": self.dropped_for_size, "journal_bytes": self.dropped_for_bytes}
 
 
 def header_dict(headers: list[tuple[bytes, bytes]], *, redact: bool = False) -> dict[str, str]:
@@ -147,12 +262,12 @@ def _redact(name: str, value: str) -> str:
 class ClientState:
     """What one client key has done: its journal, statistics, counters and records."""
 
-    def __init__(self, key: str, epoch: int, config: Config) -> None:
+    def __init__(self, key: str, epoch: int, config: Config, budget: JournalBudget) -> None:
         self.key = key
         self.epoch = epoch  # tells a reset client apart from its previous life
         self.seed = config.seed
         self.started = time.monotonic()
-        self.journal: deque[JournalEntry] = deque(maxlen=config.journal_size)
+        self.journal = Journal(config.journal_size, budget)
         self.requests = 0
         self.statuses: dict[int, int] = {}
         self.connections = 0
@@ -176,10 +291,11 @@ class ClientState:
             key, seed = f"shared:{name}", ("shared", name)
         else:
             key, seed = name, (self.seed, self.key, name)
-        return remember(self.streams, key, lambda: random.Random(derive_seed(*seed)), MAX_ENTRIES_PER_CLIENT)
+        return remember(self.streams, bounded_name(key), lambda: random.Random(derive_seed(*seed)), MAX_STREAMS_PER_CLIENT)
 
     def count(self, name: str) -> int:
         """Increment and return the named counter (1 on first call)."""
+        name = bounded_name(name)
         remember(self.counters, name, int, MAX_ENTRIES_PER_CLIENT)
         self.counters[name] += 1
         return self.counters[name]
@@ -230,14 +346,6 @@ class Connection:
                 self.lost.remove_done_callback(wake)
         return self.lost.done()
 
-    def number_for(self, client: ClientState) -> int:
-        """This connection's number among the ones `client` has used (1, 2, ...)."""
-        seen = self.clients.get(client.key)
-        if seen is None or seen[0] != client.epoch:
-            client.connections += 1
-            client.connections_open += 1
-            seen = self.clients[client.key] = (client.epoch, client.connections)
-        return seen[1]
 
 
 class ServerState:
@@ -255,10 +363,13 @@ class ServerState:
         self.connections_open = 0
         self.max_connections_open = 0
         self.rejected_heads = 0
+        self.head_timeouts = 0  # connections closed with a 408: the request head took too long
+        self.idle_timeouts = 0  # connections closed because they sent nothing
         self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
+        self.journal_budget = JournalBudget(config.journal_bytes)
 
     def client(self, key: str) -> ClientState:
         client = self.clients.get(key)
@@ -266,7 +377,7 @@ class ServerState:
             if len(self.clients) >= self.config.max_clients:
                 self._forget_an_idle_client()
             self.epochs += 1
-            client = self.clients[key] = ClientState(key, self.epochs, self.config)
+            client = self.clients[key] = ClientState(key, self.epochs, self.config, self.journal_budget)
         else:
             self.clients.move_to_end(key)
         return client
@@ -280,16 +391,24 @@ class ServerState:
         """
         for key, client in self.clients.items():
             if client.in_flight == 0:
-                del self.clients[key]
+                self._forget(key)
                 return
 
+    def _forget(self, key: str) -> None:
+        client = self.clients.pop(key, None)
+        if client is not None:
+            client.journal.release()
+
     def reset_client(self, key: str) -> None:
-        self.clients.pop(key, None)
+        self._forget(key)
 
     def reset_all(self) -> None:
+        for client in self.clients.values():
+            client.journal.release()
         self.clients.clear()
         self.tokens.clear()
         self.sessions.clear()
+        give_memory_back()
 
     def open_connection(self) -> Connection:
         self.connections_opened += 1
@@ -301,9 +420,32 @@ class ServerState:
         self.connections_open -= 1
         connection.lost.set_result(None)
         for key, (epoch, _) in connection.clients.items():
-            client = self.clients.get(key)
-            if client is not None and client.epoch == epoch:
-                client.connections_open -= 1
+            self._leave(key, epoch)
+        connection.clients.clear()
+
+    def connection_number(self, connection: Connection, client: ClientState) -> int:
+        """The connection's number among the ones `client` has used (1, 2, ...).
+
+        A connection remembers its last MAX_CLIENTS_PER_CONNECTION client keys; one it forgot
+        counts as closed for that key, and as a new connection if the key comes back.
+        """
+        seen = connection.clients.get(client.key)
+        if seen is None or seen[0] != client.epoch:
+            if seen is None and len(connection.clients) >= MAX_CLIENTS_PER_CONNECTION:
+                oldest = next(iter(connection.clients))
+                self._leave(oldest, connection.clients.pop(oldest)[0])
+            elif seen is not None:
+                del connection.clients[client.key]  # a reset key: count it again as the newest
+            client.connections += 1
+            client.connections_open += 1
+            seen = connection.clients[client.key] = (client.epoch, client.connections)
+        return seen[1]
+
+    def _leave(self, key: str, epoch: int) -> None:
+        """A connection no longer counts as open for client `key` (if it is still that client)."""
+        client = self.clients.get(key)
+        if client is not None and client.epoch == epoch:
+            client.connections_open -= 1
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -316,7 +458,35 @@ class ServerState:
             "connections_open": self.connections_open,
             "max_connections_open": self.max_connections_open,
             "rejected_request_heads": self.rejected_heads,
+            "head_timeouts": self.head_timeouts,
+            "idle_timeouts": self.idle_timeouts,
+            "journal_bytes": self.journal_budget.used,
+            "journal_budget": self.journal_budget.limit,
         }
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, which hands freed heap pages back to the system; None elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def give_memory_back() -> None:
+    """Return what forgotten state used to the system, not only to Python's allocator.
+
+    Freed memory otherwise stays in the process (glibc keeps freed pages for reuse), so the
+    server's RSS would stay at its peak after a reset. Objects frozen by gc.freeze() at startup
+    are not touched: only what the state held since.
+    """
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def server_state(request: Request) -> ServerState:
