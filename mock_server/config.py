@@ -32,11 +32,20 @@ class Config:
     max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
     max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
     max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
-    max_clients: int = _opt(1000, "client keys kept in memory; the least recently used idle one is forgotten")
-    max_records: int = _opt(1000, "records a client key may create in each REST collection")
-    max_idempotency_keys: int = _opt(100, "Idempotency-Keys kept per client key (the oldest is forgotten first)")
+    max_clients: int = _opt(
+        1000,
+        "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
+        "--journal-bytes, its records and Idempotency-Keys, each key holds at most ~130 KiB of counters, "
+        "random streams and rate-limit windows (200 counters and windows, 16 streams, long names digested)",
+    )
+    max_records: int = _opt(1000, "records a client key may create in each REST collection (each ~1 KiB at most)")
+    max_idempotency_keys: int = _opt(
+        100, "Idempotency-Keys kept per client key, each with its stored answer (~2.5 KiB); the oldest is forgotten first"
+    )
     idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
-    journal_size: int = _opt(200, "requests remembered per client key in /__admin/requests")
+    journal_size: int = _opt(
+        200, "requests remembered per client key in /__admin/requests (all keys share --journal-bytes)"
+    )
     journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
     rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
     rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")

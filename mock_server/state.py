@@ -29,12 +29,13 @@ V = TypeVar("V")
 
 _CLIENT_KEY = re.compile(CLIENT_KEY_PATTERN)
 REDACTED = "[redacted]"
-# How many named counters or limiter windows one client key may hold (the oldest is forgotten).
-MAX_ENTRIES_PER_CLIENT = 1000
+# How many named counters or limiter windows one client key may hold (the oldest is forgotten):
+# with names bounded by MAX_NAME_LENGTH, ~35 KiB of counters and ~40 KiB of windows at most.
+MAX_ENTRIES_PER_CLIENT = 200
 # How many random streams one client key may hold: each is a Mersenne Twister state of 2.5 KiB.
-MAX_STREAMS_PER_CLIENT = 32
+MAX_STREAMS_PER_CLIENT = 16
 # Longest counter or stream name stored as it is; a longer one (a /flaky URL can be 16 KiB) is
-# stored as a digest, so equal names still share a counter. At most ~170 bytes per counter.
+# stored as a digest, so equal names still share a counter.
 MAX_NAME_LENGTH = 64
 # How many client keys one TCP connection remembers having served (the oldest is forgotten).
 MAX_CLIENTS_PER_CONNECTION = 100
