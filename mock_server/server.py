@@ -56,6 +56,7 @@ class TrackedProtocol(HttpToolsProtocol):
         self.head_timer: asyncio.TimerHandle | None = None
         self.head_bytes = 0
         self.in_head = True
+        self.head_begun = False  # the parser has the start of a request head, not yet its end
         self.rejected = False
 
     def connection_made(self, transport: Any) -> None:
@@ -77,19 +78,26 @@ class TrackedProtocol(HttpToolsProtocol):
             return
         if self.in_head:
             self.head_bytes += len(data)
-            self._start_head_timer()
         super().data_received(data)
+        if self.rejected or self.transport.is_closing():
+            return
         # httptools buffers an unfinished head itself, so stop a huge one here.
-        if self.in_head and self.head_bytes > self.head_limit and not self.rejected:
+        if self.in_head and self.head_bytes > self.head_limit:
             self._reject_head(self.head_bytes)
+        # A head that arrives whole (the usual case) never needs the timer.
+        elif self.head_begun:
+            self._start_head_timer()
+        elif self.cycle is None or self.cycle.response_complete:
+            # Only stray bytes (empty lines) came, and they cancelled the idle timer: start it again.
+            self.timeout_keep_alive_task = self.loop.call_later(self.idle_timeout, self._idle_timed_out)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope["mock.connection"] = self.mock_connection  # type: ignore[typeddict-unknown-key]
-        self._start_head_timer()  # a pipelined request's head starts here, within earlier data
+        self.head_begun = True
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
+        self.in_head = self.head_begun = False
         self._stop_head_timer()
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.head_limit:

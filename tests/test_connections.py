@@ -51,9 +51,11 @@ def server_stats(url: str) -> dict[str, int]:
     return httpx.get(f"{url}/__admin/stats/server", timeout=10).json()
 
 
-def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(url: str) -> None:
+@pytest.mark.parametrize("sent", [b"", b"\r\n\r\n"], ids=["nothing", "only empty lines"])
+def test_a_connection_that_sends_no_request_is_closed_after_the_idle_timeout(url: str, sent: bytes) -> None:
     before = server_stats(url)["idle_timeouts"]
     with connect(url) as sock:
+        sock.sendall(sent)
         started = time.monotonic()
         assert read_all(sock) == b"", "closed without an answer: there was no request to answer"
         assert time.monotonic() - started >= TIMEOUT * 0.9
