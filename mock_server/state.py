@@ -149,9 +149,10 @@ class JournalEntry:
 
 def entry_size(entry: JournalEntry) -> int:
     """What `entry` costs in memory, estimated: its bytes plus fixed overheads (see ENTRY_OVERHEAD)."""
-    size = ENTRY_OVERHEAD + len(entry.path) + len(entry.query) + len(entry.body)
-    for name, value in entry.headers:
-        size += len(name) + len(value) + HEADER_OVERHEAD
+    headers = entry.headers
+    size = ENTRY_OVERHEAD + len(entry.path) + len(entry.query) + len(entry.body) + HEADER_OVERHEAD * len(headers)
+    for name, value in headers:
+        size += len(name) + len(value)
     return size
 
 
@@ -171,8 +172,10 @@ class JournalBudget:
         entry.size += size
         journal.bytes += size
         self.used += size
-        self.holders[journal] = None
-        self.holders.move_to_end(journal)
+        try:
+            self.holders.move_to_end(journal)
+        except KeyError:
+            self.holders[journal] = None
         while self.used > self.limit:
             oldest = next(iter(self.holders))
             oldest.drop_oldest()
