@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import gc
 import hashlib
 import random
 import re
+import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, MutableMapping
@@ -40,8 +40,8 @@ MAX_NAME_LENGTH = 64
 # How many client keys one TCP connection remembers having served (the oldest is forgotten).
 MAX_CLIENTS_PER_CONNECTION = 100
 # What the journal charges each entry against --journal-bytes beyond its path, query, header and
-# body bytes: the entry object and its strings, and a name/value tuple per header (measured with
-# tracemalloc on CPython 3.11, rounded up).
+# body bytes: the entry object, its numbers and empty strings (~380 bytes on CPython 3.11), and
+# per header a tuple of two bytes objects and its list slot (~130 bytes), rounded up.
 ENTRY_OVERHEAD = 400
 HEADER_OVERHEAD = 140
 
@@ -190,11 +190,11 @@ class JournalBudget:
 class Journal:
     """One client key's journal: its newest --journal-size requests, within the shared byte budget."""
 
-    __slots__ = ("entries", "size", "budget", "bytes", "dropped_for_size", "dropped_for_bytes", "released")
+    __slots__ = ("entries", "capacity", "budget", "bytes", "dropped_for_size", "dropped_for_bytes", "released")
 
-    def __init__(self, size: int, budget: JournalBudget) -> None:
+    def __init__(self, capacity: int, budget: JournalBudget) -> None:
         self.entries: deque[JournalEntry] = deque()
-        self.size = size
+        self.capacity = capacity  # --journal-size
         self.budget = budget
         self.bytes = 0
         self.dropped_for_size = 0  # entries pushed out by --journal-size
@@ -204,13 +204,10 @@ class Journal:
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(self.entries)
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
     def add(self, entry: JournalEntry) -> None:
         if self.released:
             return
-        if len(self.entries) >= self.size:
+        if len(self.entries) >= self.capacity:
             self.drop_oldest()
             self.dropped_for_size += 1
         self.entries.append(entry)
@@ -328,7 +325,8 @@ class Connection:
     def __init__(self, id: int) -> None:
         self.id = id
         self.requests = 0  # non-admin requests served so far
-        self.clients: dict[str, tuple[int, int]] = {}  # key -> (client epoch, that client's number for it)
+        # key -> (client epoch, that client's number for it); at most MAX_CLIENTS_PER_CONNECTION keys
+        self.clients: dict[str, tuple[int, int]] = {}
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set when the client goes
 
     async def wait_lost(self, timeout: float) -> bool:
@@ -349,7 +347,6 @@ class Connection:
                 timer.cancel()
                 self.lost.remove_done_callback(wake)
         return self.lost.done()
-
 
 
 class ServerState:
@@ -471,10 +468,11 @@ class ServerState:
 
 def _load_malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, which hands freed heap pages back to the system; None elsewhere."""
-    name = ctypes.util.find_library("c")
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
         return None
 
 
