@@ -57,7 +57,7 @@ class Config:
     journal_bytes: int = _opt(
         64 * MiB,
         "bytes all client keys' journals may hold together: each entry counts its path, query, headers, "
-        "kept body and an estimated 400 bytes (+140 per header) of overhead; past it the oldest entries "
+        "kept body and an estimated 400 bytes of overhead; past it the oldest entries "
         "of the least recently active key go first",
     )
     head_timeout: float = _opt(
