@@ -32,11 +32,20 @@ class Config:
     max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
     max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
     max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
-    max_clients: int = _opt(1000, "client keys kept in memory; the least recently used idle one is forgotten")
-    max_records: int = _opt(1000, "records a client key may create in each REST collection")
-    max_idempotency_keys: int = _opt(100, "Idempotency-Keys kept per client key (the oldest is forgotten first)")
+    max_clients: int = _opt(
+        1000,
+        "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
+        "--journal-bytes, its records and Idempotency-Keys, each key holds at most ~130 KiB of counters, "
+        "random streams and rate-limit windows (200 counters and windows, 16 streams, long names digested)",
+    )
+    max_records: int = _opt(1000, "records a client key may create in each REST collection (each ~1 KiB at most)")
+    max_idempotency_keys: int = _opt(
+        100, "Idempotency-Keys kept per client key, each with its stored answer (~2.5 KiB); the oldest is forgotten first"
+    )
     idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
-    journal_size: int = _opt(200, "requests remembered per client key in /__admin/requests")
+    journal_size: int = _opt(
+        200, "requests remembered per client key in /__admin/requests (all keys share --journal-bytes)"
+    )
     journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
     rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
     rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")
@@ -47,6 +56,22 @@ class Config:
     log_level: str = _opt("warning", "uvicorn log level")
     max_form_field: int = _opt(
         1 * MiB, "largest value of one form field (not a file part) in a form or multipart body, in bytes (larger gets 413)"
+    )
+    journal_bytes: int = _opt(
+        64 * MiB,
+        "bytes all client keys' journals may hold together: each entry counts its path, query, headers, "
+        "kept body and an estimated 400 bytes of overhead; past it the oldest entries "
+        "of the least recently active key go first",
+    )
+    head_timeout: float = _opt(
+        10.0,
+        "seconds a client may take to send a request's line and headers, from its first byte "
+        "(then 408 and close); the body and the server's own answer are not limited by it",
+    )
+    idle_timeout: float = _opt(
+        10.0,
+        "seconds a new connection may stay silent before its first request (then it is closed); "
+        "between requests, uvicorn's 5 s keep-alive timeout closes idle connections",
     )
 
     def with_changes(self, **changes: object) -> Config:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import json
@@ -25,32 +26,48 @@ from .config import Config, describe
 from .contract import READY_PREFIX
 from .state import ServerState
 
-# How long a rejected connection keeps draining what the client still sends, so that the
-# client reads our 431 instead of a connection reset.
+# How long a refused connection keeps draining what the client still sends, so that the
+# client reads our 431 or 408 instead of a connection reset.
 LINGER_SECONDS = 1.0
 
 
 class TrackedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus connection accounting and a request-head limit.
+    """uvicorn's httptools protocol, plus connection accounting, a request-head limit and two timeouts.
 
     An ASGI app cannot see TCP connections, so the protocol tags each request's scope with
     its connection (`scope["mock.connection"]`), which makes keep-alive visible in /__admin/stats.
+
+    uvicorn closes a connection that stays silent after a response (its keep-alive timeout),
+    but not one that never sends a request, nor one that stops halfway through a request head:
+    enough of those would use up the server's file descriptors and lock everyone else out. So a
+    new connection gets --idle-timeout to start its first request, and every request head
+    --head-timeout from its first byte to its last. Neither limits a request body, nor the time
+    the server takes to answer (/delay, /drip, /hang).
     """
 
     def __init__(self, *args: Any, mock_state: ServerState, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mock_state = mock_state
         self.mock_connection = None
-        self.head_limit = mock_state.config.max_header_bytes
+        config = mock_state.config
+        self.head_limit = config.max_header_bytes
+        self.head_timeout = config.head_timeout
+        self.idle_timeout = config.idle_timeout
+        self.head_timer: asyncio.TimerHandle | None = None
         self.head_bytes = 0
         self.in_head = True
+        self.head_begun = False  # the parser has the start of a request head, not yet its end
         self.rejected = False
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self.mock_connection = self.mock_state.open_connection()
+        # uvicorn's keep-alive timer, armed before the first request too: any data cancels it.
+        self.timeout_keep_alive_task = self.loop.call_later(self.idle_timeout, self._idle_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._unset_keepalive_if_required()
+        self._stop_head_timer()
         if self.mock_connection is not None:
             self.mock_state.close_connection(self.mock_connection)
             self.mock_connection = None
@@ -62,16 +79,26 @@ class TrackedProtocol(HttpToolsProtocol):
         if self.in_head:
             self.head_bytes += len(data)
         super().data_received(data)
+        if self.rejected or self.transport.is_closing():
+            return
         # httptools buffers an unfinished head itself, so stop a huge one here.
-        if self.in_head and self.head_bytes > self.head_limit and not self.rejected:
+        if self.in_head and self.head_bytes > self.head_limit:
             self._reject_head(self.head_bytes)
+        # A head that arrives whole (the usual case) never needs the timer.
+        elif self.head_begun:
+            self._start_head_timer()
+        elif self.cycle is None or self.cycle.response_complete:
+            # Only stray bytes (empty lines) came, and they cancelled the idle timer: start it again.
+            self.timeout_keep_alive_task = self.loop.call_later(self.idle_timeout, self._idle_timed_out)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope["mock.connection"] = self.mock_connection  # type: ignore[typeddict-unknown-key]
+        self.head_begun = True
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
+        self.in_head = self.head_begun = False
+        self._stop_head_timer()
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self.head_limit:
             self._reject_head(size)
@@ -88,20 +115,60 @@ class TrackedProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self.in_head, self.head_bytes = True, 0
 
+    def _start_head_timer(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _idle_timed_out(self) -> None:
+        self.timeout_keep_alive_task = None
+        if not self.transport.is_closing():
+            self.mock_state.idle_timeouts += 1
+            self.transport.close()
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.rejected or self.transport.is_closing():
+            return
+        self.mock_state.head_timeouts += 1
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An answer is still being sent on this connection: end the connection after it.
+            self.cycle.keep_alive = False
+            return
+        self._refuse(
+            b"408 Request Timeout",
+            {
+                "error": "request_timeout",
+                "message": f"the request line and headers did not arrive within {self.head_timeout:g} s "
+                f"(the server's {describe('head_timeout')})",
+                "limit": self.head_timeout,
+            },
+        )
+
     def _reject_head(self, size: int) -> None:
-        self.rejected = True
         self.mock_state.rejected_heads += 1
-        body = json.dumps(
+        self._refuse(
+            b"431 Request Header Fields Too Large",
             {
                 "error": "header_too_large",
                 "message": f"the request line and headers are {size}+ bytes; the limit is "
                 f"{self.head_limit} (the server's {describe('max_header_bytes')})",
                 "limit": self.head_limit,
-            }
-        ).encode()
+            },
+        )
+
+    def _refuse(self, status: bytes, error: dict[str, Any]) -> None:
+        """Answer `error` and close, after draining what the client still sends for a moment."""
+        self.rejected = True
+        self._stop_head_timer()
+        body = json.dumps(error).encode()
         self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+            b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, len(body), body)
         )
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 

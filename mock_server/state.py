@@ -7,12 +7,16 @@ so nothing here needs a lock.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import hashlib
 import random
 import re
+import sys
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, MutableMapping
+from itertools import chain
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,8 +30,23 @@ V = TypeVar("V")
 
 _CLIENT_KEY = re.compile(CLIENT_KEY_PATTERN)
 REDACTED = "[redacted]"
-# How many named counters, random streams or limiter windows one client key may hold.
-MAX_ENTRIES_PER_CLIENT = 1000
+# How many named counters or limiter windows one client key may hold (the oldest is forgotten):
+# with names bounded by MAX_NAME_LENGTH, ~35 KiB of counters and ~40 KiB of windows at most.
+MAX_ENTRIES_PER_CLIENT = 200
+# How many random streams one client key may hold: each is a Mersenne Twister state of 2.5 KiB.
+MAX_STREAMS_PER_CLIENT = 16
+# Longest counter or stream name stored as it is; a longer one (a /flaky URL can be 16 KiB) is
+# stored as a digest, so equal names still share a counter.
+MAX_NAME_LENGTH = 64
+# How many client keys one TCP connection remembers having served (the oldest is forgotten).
+MAX_CLIENTS_PER_CONNECTION = 100
+# What the journal charges each entry against --journal-bytes beyond its path, query, header and
+# body bytes: the entry object, its numbers and strings (~380 bytes on CPython 3.11), rounded up.
+ENTRY_OVERHEAD = 400
+# The journal keeps a request's headers as one bytes object, names and values separated by NUL
+# (which HTTP never allows in either): a fraction of the memory of a list of pairs, with far
+# fewer objects to fragment the heap when many big heads come and go.
+_HEADER_SEPARATOR = b"\0"
 
 
 def derive_seed(*parts: object) -> int:
@@ -47,6 +66,13 @@ def parse_client_key(key: str | None) -> str:
             client_key=key[:80],
         )
     return key
+
+
+def bounded_name(name: str) -> str:
+    """`name` itself when short, else a digest of it: the same name always gives the same result."""
+    if len(name) <= MAX_NAME_LENGTH:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def put(store: OrderedDict[str, V], key: str, value: V, cap: int) -> None:
@@ -89,7 +115,9 @@ class Chaos:
 class JournalEntry:
     """One request as the server saw it. Stored raw; rendered to JSON only when read."""
 
-    __slots__ = ("id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration")
+    __slots__ = (
+        "id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration", "size"
+    )
 
     def __init__(self, id: int, at: float, scope: dict[str, Any], connection: int | None) -> None:
         self.id = id
@@ -97,12 +125,19 @@ class JournalEntry:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         self.query: bytes = scope["query_string"]
-        self.headers: list[tuple[bytes, bytes]] = scope["headers"]
+        self.headers = _HEADER_SEPARATOR.join(chain.from_iterable(scope["headers"]))
         self.body = b""
         self.body_size = 0
         self.status: int | None = None
         self.connection = connection
         self.duration: float | None = None
+        self.size = 0  # bytes charged to the journal budget while the entry is in its journal
+
+    def header_pairs(self) -> list[tuple[bytes, bytes]]:
+        if not self.headers:
+            return []
+        parts = iter(self.headers.split(_HEADER_SEPARATOR))
+        return list(zip(parts, parts))
 
     def as_json(self, body_limit: int) -> dict[str, Any]:
         return {
@@ -110,7 +145,7 @@ class JournalEntry:
             "method": self.method,
             "path": self.path,
             "query": self.query.decode("latin-1"),
-            "headers": header_dict(self.headers, redact=True),
+            "headers": header_dict(self.header_pairs(), redact=True),
             "body": self.body.decode("utf-8", "replace"),
             "body_size": self.body_size,
             "body_truncated": self.body_size > body_limit,
@@ -119,6 +154,92 @@ class JournalEntry:
             "at": round(self.at, 4),
             "duration": None if self.duration is None else round(self.duration, 4),
         }
+
+
+def entry_size(entry: JournalEntry) -> int:
+    """What `entry` costs in memory, estimated: its bytes plus a fixed overhead (ENTRY_OVERHEAD)."""
+    return ENTRY_OVERHEAD + len(entry.path) + len(entry.query) + len(entry.headers) + len(entry.body)
+
+
+class JournalBudget:
+    """The bytes that every client key's journal shares (--journal-bytes).
+
+    Past the budget, the oldest entries of the least recently journaled key go first, so a
+    learner who is active keeps their recent requests while a key nobody uses gives way.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.holders: OrderedDict[Journal, None] = OrderedDict()  # journals with entries, least recent first
+
+    def charge(self, journal: Journal, entry: JournalEntry, size: int) -> None:
+        entry.size += size
+        journal.bytes += size
+        self.used += size
+        try:
+            self.holders.move_to_end(journal)
+        except KeyError:
+            self.holders[journal] = None
+        while self.used > self.limit:
+            oldest = next(iter(self.holders))
+            oldest.drop_oldest()
+            oldest.dropped_for_bytes += 1
+
+    def release(self, journal: Journal) -> None:
+        self.used -= journal.bytes
+        journal.bytes = 0
+        self.holders.pop(journal, None)
+
+
+class Journal:
+    """One client key's journal: its newest --journal-size requests, within the shared byte budget."""
+
+    __slots__ = ("entries", "capacity", "budget", "bytes", "dropped_for_size", "dropped_for_bytes", "released")
+
+    def __init__(self, capacity: int, budget: JournalBudget) -> None:
+        self.entries: deque[JournalEntry] = deque()
+        self.capacity = capacity  # --journal-size
+        self.budget = budget
+        self.bytes = 0
+        self.dropped_for_size = 0  # entries pushed out by --journal-size
+        self.dropped_for_bytes = 0  # entries pushed out by --journal-bytes
+        self.released = False  # its client key was forgotten: nothing more is kept
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries)
+
+    def add(self, entry: JournalEntry) -> None:
+        if self.released:
+            return
+        if len(self.entries) >= self.capacity:
+            self.drop_oldest()
+            self.dropped_for_size += 1
+        self.entries.append(entry)
+        self.budget.charge(self, entry, entry_size(entry))
+
+    def add_body(self, entry: JournalEntry, body: bytes, size: int) -> None:
+        """Keep the start of the entry's body (read after the entry was added), if it is still here."""
+        entry.body_size = size
+        if entry.size and not self.released:
+            entry.body = body
+            self.budget.charge(self, entry, len(body))
+
+    def drop_oldest(self) -> None:
+        entry = self.entries.popleft()
+        self.bytes -= entry.size
+        self.budget.used -= entry.size
+        entry.size = 0
+        if not self.entries:
+            self.budget.holders.pop(self, None)
+
+    def release(self) -> None:
+        """Give back every byte: the client key is forgotten (its in-flight requests may still end)."""
+        self.released = True
+        self.budget.release(self)
+
+    def dropped(self) -> dict[str, int]:
+        return {"journal_size": self.dropped_for_size, "journal_bytes": self.dropped_for_bytes}
 
 
 def header_dict(headers: list[tuple[bytes, bytes]], *, redact: bool = False) -> dict[str, str]:
@@ -147,12 +268,12 @@ def _redact(name: str, value: str) -> str:
 class ClientState:
     """What one client key has done: its journal, statistics, counters and records."""
 
-    def __init__(self, key: str, epoch: int, config: Config) -> None:
+    def __init__(self, key: str, epoch: int, config: Config, budget: JournalBudget) -> None:
         self.key = key
         self.epoch = epoch  # tells a reset client apart from its previous life
         self.seed = config.seed
         self.started = time.monotonic()
-        self.journal: deque[JournalEntry] = deque(maxlen=config.journal_size)
+        self.journal = Journal(config.journal_size, budget)
         self.requests = 0
         self.statuses: dict[int, int] = {}
         self.connections = 0
@@ -176,10 +297,11 @@ class ClientState:
             key, seed = f"shared:{name}", ("shared", name)
         else:
             key, seed = name, (self.seed, self.key, name)
-        return remember(self.streams, key, lambda: random.Random(derive_seed(*seed)), MAX_ENTRIES_PER_CLIENT)
+        return remember(self.streams, bounded_name(key), lambda: random.Random(derive_seed(*seed)), MAX_STREAMS_PER_CLIENT)
 
     def count(self, name: str) -> int:
         """Increment and return the named counter (1 on first call)."""
+        name = bounded_name(name)
         remember(self.counters, name, int, MAX_ENTRIES_PER_CLIENT)
         self.counters[name] += 1
         return self.counters[name]
@@ -208,7 +330,8 @@ class Connection:
     def __init__(self, id: int) -> None:
         self.id = id
         self.requests = 0  # non-admin requests served so far
-        self.clients: dict[str, tuple[int, int]] = {}  # key -> (client epoch, that client's number for it)
+        # key -> (client epoch, that client's number for it); at most MAX_CLIENTS_PER_CONNECTION keys
+        self.clients: dict[str, tuple[int, int]] = {}
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set when the client goes
 
     async def wait_lost(self, timeout: float) -> bool:
@@ -230,15 +353,6 @@ class Connection:
                 self.lost.remove_done_callback(wake)
         return self.lost.done()
 
-    def number_for(self, client: ClientState) -> int:
-        """This connection's number among the ones `client` has used (1, 2, ...)."""
-        seen = self.clients.get(client.key)
-        if seen is None or seen[0] != client.epoch:
-            client.connections += 1
-            client.connections_open += 1
-            seen = self.clients[client.key] = (client.epoch, client.connections)
-        return seen[1]
-
 
 class ServerState:
     """Server-wide state: the client table, connection counts, tokens and sessions."""
@@ -255,10 +369,13 @@ class ServerState:
         self.connections_open = 0
         self.max_connections_open = 0
         self.rejected_heads = 0
+        self.head_timeouts = 0  # connections closed with a 408: the request head took too long
+        self.idle_timeouts = 0  # connections closed because they sent nothing
         self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
+        self.journal_budget = JournalBudget(config.journal_bytes)
 
     def client(self, key: str) -> ClientState:
         client = self.clients.get(key)
@@ -266,7 +383,7 @@ class ServerState:
             if len(self.clients) >= self.config.max_clients:
                 self._forget_an_idle_client()
             self.epochs += 1
-            client = self.clients[key] = ClientState(key, self.epochs, self.config)
+            client = self.clients[key] = ClientState(key, self.epochs, self.config, self.journal_budget)
         else:
             self.clients.move_to_end(key)
         return client
@@ -280,16 +397,24 @@ class ServerState:
         """
         for key, client in self.clients.items():
             if client.in_flight == 0:
-                del self.clients[key]
+                self._forget(key)
                 return
 
+    def _forget(self, key: str) -> None:
+        client = self.clients.pop(key, None)
+        if client is not None:
+            client.journal.release()
+
     def reset_client(self, key: str) -> None:
-        self.clients.pop(key, None)
+        self._forget(key)
 
     def reset_all(self) -> None:
+        for client in self.clients.values():
+            client.journal.release()
         self.clients.clear()
         self.tokens.clear()
         self.sessions.clear()
+        give_memory_back()
 
     def open_connection(self) -> Connection:
         self.connections_opened += 1
@@ -301,9 +426,32 @@ class ServerState:
         self.connections_open -= 1
         connection.lost.set_result(None)
         for key, (epoch, _) in connection.clients.items():
-            client = self.clients.get(key)
-            if client is not None and client.epoch == epoch:
-                client.connections_open -= 1
+            self._leave(key, epoch)
+        connection.clients.clear()
+
+    def connection_number(self, connection: Connection, client: ClientState) -> int:
+        """The connection's number among the ones `client` has used (1, 2, ...).
+
+        A connection remembers its last MAX_CLIENTS_PER_CONNECTION client keys; one it forgot
+        counts as closed for that key, and as a new connection if the key comes back.
+        """
+        seen = connection.clients.get(client.key)
+        if seen is None or seen[0] != client.epoch:
+            if seen is None and len(connection.clients) >= MAX_CLIENTS_PER_CONNECTION:
+                oldest = next(iter(connection.clients))
+                self._leave(oldest, connection.clients.pop(oldest)[0])
+            elif seen is not None:
+                del connection.clients[client.key]  # a reset key: count it again as the newest
+            client.connections += 1
+            client.connections_open += 1
+            seen = connection.clients[client.key] = (client.epoch, client.connections)
+        return seen[1]
+
+    def _leave(self, key: str, epoch: int) -> None:
+        """A connection no longer counts as open for client `key` (if it is still that client)."""
+        client = self.clients.get(key)
+        if client is not None and client.epoch == epoch:
+            client.connections_open -= 1
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -316,7 +464,36 @@ class ServerState:
             "connections_open": self.connections_open,
             "max_connections_open": self.max_connections_open,
             "rejected_request_heads": self.rejected_heads,
+            "head_timeouts": self.head_timeouts,
+            "idle_timeouts": self.idle_timeouts,
+            "journal_bytes": self.journal_budget.used,
+            "journal_budget": self.journal_budget.limit,
         }
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, which hands freed heap pages back to the system; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def give_memory_back() -> None:
+    """Return what forgotten state used to the system, not only to Python's allocator.
+
+    Freed memory otherwise stays in the process (glibc keeps freed pages for reuse), so the
+    server's RSS would stay at its peak after a reset. Objects frozen by gc.freeze() at startup
+    are not touched: only what the state held since.
+    """
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def server_state(request: Request) -> ServerState:

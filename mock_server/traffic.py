@@ -63,7 +63,7 @@ class TrafficMiddleware:
 
         try:
             try:
-                body_receive = await self.capture_body(entry, receive, content_length, chunked)
+                body_receive = await self.capture_body(client, entry, receive, content_length, chunked)
             except ApiError as exc:
                 await exc.response()(scope, receive, tracked_send)
                 return
@@ -108,9 +108,9 @@ class TrafficMiddleware:
             client.requests,
             started - client.started,
             scope,
-            connection.number_for(client) if connection is not None else None,
+            state.connection_number(connection, client) if connection is not None else None,
         )
-        client.journal.append(entry)
+        client.journal.add(entry)
         client.in_flight += 1
         client.max_in_flight = max(client.max_in_flight, client.in_flight)
         state.in_flight += 1
@@ -118,7 +118,7 @@ class TrafficMiddleware:
         return entry
 
     async def capture_body(
-        self, entry: JournalEntry, receive: Receive, content_length: int, chunked: bool
+        self, client: ClientState, entry: JournalEntry, receive: Receive, content_length: int, chunked: bool
     ) -> Receive | None:
         """Enforce the body limit and read the whole body into the journal entry.
 
@@ -135,7 +135,7 @@ class TrafficMiddleware:
         body = await _read_body(receive, config.max_body, _body_too_large)
         if body is None:
             return None
-        entry.body, entry.body_size = body[: config.journal_body_bytes], len(body)
+        client.journal.add_body(entry, body[: config.journal_body_bytes], len(body))
         return _replay(body, receive)
 
     def close(self, entry: JournalEntry, client: ClientState, connection: Connection | None, started: float) -> None:

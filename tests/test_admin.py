@@ -65,6 +65,43 @@ def test_journal_truncates_bodies_and_keeps_the_newest_entries() -> None:
     assert entries[-1]["body"] == "body" and entries[-1]["body_size"] == 6 and entries[-1]["body_truncated"] is True
 
 
+def test_the_journal_budget_takes_from_the_least_recently_active_key_first() -> None:
+    budget = 20_000  # bytes: room for about a dozen small requests
+    with BackgroundServer(Config(port=0, journal_bytes=budget)) as url, httpx.Client(base_url=url, timeout=10) as client:
+
+        def journal(key: str) -> dict:
+            return client.get("/__admin/requests", headers={"X-Client-Key": key}).json()
+
+        for _ in range(5):
+            client.get("/get", headers={"X-Client-Key": "idle"})
+        for _ in range(40):
+            client.get("/get", headers={"X-Client-Key": "active"})
+        idle, active = journal("idle"), journal("active")
+        assert (idle["count"], idle["dropped"]) == (0, {"journal_size": 0, "journal_bytes": 5})
+        kept = [entry["id"] for entry in active["requests"]]
+        assert 0 < len(kept) < 40 and kept == list(range(41 - len(kept), 41)), "the active key keeps its newest"
+        assert active["dropped"] == {"journal_size": 0, "journal_bytes": 40 - len(kept)}
+        client.get("/get", headers={"X-Client-Key": "idle"})  # now active is the least recently active
+        assert journal("idle")["count"] == 1
+        assert journal("active")["dropped"]["journal_bytes"] > 40 - len(kept)
+        server = client.get("/__admin/stats/server").json()
+        assert 0 < server["journal_bytes"] <= server["journal_budget"] == budget
+        client.post("/__admin/reset", params={"all": "true"})
+        assert client.get("/__admin/stats/server").json()["journal_bytes"] == 0
+
+
+def test_a_body_that_arrives_after_its_entry_is_counted_in_the_budget() -> None:
+    with BackgroundServer(Config(port=0, journal_bytes=1_000_000)) as url, httpx.Client(base_url=url, timeout=10) as client:
+
+        def used() -> int:
+            return client.get("/__admin/stats/server").json()["journal_bytes"]
+
+        client.post("/post", content=b"")
+        empty = used()
+        client.post("/post", content=b"x" * 1000)
+        assert used() - empty >= empty + 1000 - 10, "the second entry counts its 1000-byte body (within header noise)"
+
+
 def test_least_recently_used_client_keys_are_forgotten() -> None:
     with BackgroundServer(Config(port=0, max_clients=2)) as url, httpx.Client(base_url=url) as client:
         for key in ("a", "b", "a", "c"):  # c pushes out b, the least recently used

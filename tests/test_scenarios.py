@@ -161,3 +161,12 @@ def test_hang_gives_up_after_max_duration() -> None:
     with BackgroundServer(Config(port=0, max_duration=0.3)) as url:
         response = httpx.get(f"{url}/hang", timeout=5)
     assert response.status_code == 504 and "--max-duration" in response.json()["message"]
+
+
+def test_long_flaky_urls_keep_their_own_counters(client: httpx.Client) -> None:
+    # Names this long are stored as digests: equal URLs must still share one counter, and URLs
+    # that differ only in their last character must not.
+    first, second = (f"/flaky?fail=2&pad={'p' * 5000}{end}" for end in "ab")
+    assert [client.get(first).status_code for _ in range(3)] == [503, 503, 200]
+    assert [client.get(second).status_code for _ in range(3)] == [503, 503, 200]
+    assert client.get(first).json()["attempt"] == 4

@@ -32,7 +32,7 @@ def caller(request: Request, *, create: bool = False) -> ClientState:
     key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     if create:
         return state.client(key)
-    return state.clients.get(key) or ClientState(key, 0, state.config)
+    return state.clients.get(key) or ClientState(key, 0, state.config, state.journal_budget)
 
 
 @group.route("/__admin/health")
@@ -54,18 +54,23 @@ async def requests(
     """The journal: the requests this client key sent, oldest first, as the server saw them.
 
     Secrets (Authorization, Cookie, X-API-Key) are redacted; bodies are cut at the server's
-    --journal-body-bytes; only the newest --journal-size requests are kept.
+    --journal-body-bytes; only the newest --journal-size requests are kept, and all keys' journals
+    share --journal-bytes, past which the least recently active key's oldest entries go first.
+    `dropped` counts this key's entries that are gone, by the limit that pushed them out.
     """
     limit = server_state(request).config.journal_body_bytes
+    journal = caller(request).journal
     entries = [
-        entry for entry in caller(request).journal
+        entry for entry in journal
         if (method is None or entry.method == method.upper())
         and (path is None or entry.path == path)
         and (query is None or entry.query.decode("latin-1") == query)
     ]
     if last is not None:
         entries = entries[-last:]
-    return JSONResponse({"count": len(entries), "requests": [entry.as_json(limit) for entry in entries]})
+    return JSONResponse(
+        {"count": len(entries), "requests": [entry.as_json(limit) for entry in entries], "dropped": journal.dropped()}
+    )
 
 
 @group.route("/__admin/stats")
