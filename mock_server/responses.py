@@ -15,6 +15,13 @@ RETRY_AFTER_CODES = (429, 503)  # the codes whose meaning includes "come back la
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 BODYLESS_CODES = (204, 205, 304)
 MAX_RETRY_AFTER = 86_400  # a day: enough to test a client's cap on Retry-After
+# What status_response answers, for the docs: a small JSON body, or none for the bodyless codes.
+STATUS_BODY = {
+    "application/json": {
+        "type": "object", "required": ["status", "reason"],
+        "properties": {"status": {"type": "integer", "minimum": 200, "maximum": 599}, "reason": {"type": "string"}},
+    },
+}
 
 RETRY_AFTER_FORMAT = Param(
     "retry_after_format", str, default="seconds", choices=("seconds", "http-date"),

@@ -16,13 +16,15 @@ group = Group("Redirects", "Chains of redirects, relative and absolute, and redi
 
 STEPS = Param("n", int, "path", minimum=1, maximum="max_redirects", description="redirects before /get")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+REDIRECT = {302: None}
 
 
 def _next(prefix: str, n: int) -> str:
     return "/get" if n == 1 else f"{prefix}/{n - 1}"
 
 
-@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"))
+@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"),
+             responses=REDIRECT)
 async def redirect(request: Request, n: int, absolute: bool) -> Response:
     """302 `n` times, then land on /get (relative Location unless absolute=true)."""
     target = _next("/redirect", n)
@@ -31,13 +33,13 @@ async def redirect(request: Request, n: int, absolute: bool) -> Response:
     return RedirectResponse(target, 302)
 
 
-@group.route("/relative-redirect/{n}", STEPS)
+@group.route("/relative-redirect/{n}", STEPS, responses=REDIRECT)
 async def relative_redirect(request: Request, n: int) -> Response:
     """302 `n` times with relative Location headers, then land on /get."""
     return RedirectResponse(_next("/relative-redirect", n), 302)
 
 
-@group.route("/absolute-redirect/{n}", STEPS)
+@group.route("/absolute-redirect/{n}", STEPS, responses=REDIRECT)
 async def absolute_redirect(request: Request, n: int) -> Response:
     """302 `n` times with absolute Location URLs, then land on /get."""
     return RedirectResponse(origin(request) + _next("/absolute-redirect", n), 302)
@@ -48,6 +50,7 @@ async def absolute_redirect(request: Request, n: int) -> Response:
     Param("url", str, description="a path on this server (/get) or a loopback URL"),
     Param("status_code", int, default=302, minimum=300, maximum=399, description="the 3xx status to use"),
     methods=ALL_METHODS,
+    responses={"3XX": None},
 )
 async def redirect_to(request: Request, url: str, status_code: int) -> Response:
     """Redirect to `url` with `status_code` (307/308 keep the method and body).
