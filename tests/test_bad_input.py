@@ -42,6 +42,8 @@ BAD_INPUTS = [
     ("GET", "/redirect-to?url=/get%0d%0aSet-Cookie:x=1", {}, 400, "invalid_parameter", "control"),
     ("GET", "/redirect-to?url=/get&status_code=200", {}, 400, "invalid_parameter", "between 300 and 399"),
     ("GET", "/redirect-to", {}, 400, "invalid_parameter", "required"),
+    ("GET", "/redirect-to?url=http://[::1/", {}, 400, "invalid_parameter", "not a valid URL"),
+    ("GET", "/redirect-to?url=http://a]@127.0.0.1/", {}, 400, "invalid_parameter", "not a valid URL"),
     ("GET", "/users/abc", {}, 400, "invalid_parameter", "integer"),
     ("GET", "/users?page=-1", {}, 400, "invalid_parameter", "at least 1"),
     ("GET", "/users?limit=1000000", {}, 400, "invalid_parameter", "between 1 and 100"),
