@@ -93,6 +93,10 @@ BAD_INPUTS = [
      "--max-duration"),
     ("GET", "/get", {"headers": {"X-Client-Key": "spaces are not allowed"}}, 400, "invalid_client_key",
      "X-Client-Key"),
+    ("GET", "/__admin/health", {"headers": {"X-Client-Key": "spaces are not allowed"}}, 400, "invalid_client_key",
+     "X-Client-Key"),
+    ("POST", "/__admin/reset?all=true", {"headers": {"X-Client-Key": "spaces are not allowed"}}, 400,
+     "invalid_client_key", "X-Client-Key"),
     ("GET", "/no/such/endpoint", {}, 404, "not_found", "/docs"),
     ("DELETE", "/get", {}, 405, "method_not_allowed", "GET"),
 ]

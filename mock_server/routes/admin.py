@@ -46,6 +46,7 @@ def caller(request: Request, *, create: bool = False) -> ClientState:
     "properties": {"status": {"enum": ["ok"]}, "service": {"type": "string"}, "seed": {"type": "integer"}}}}})
 async def health(request: Request) -> Response:
     """Is the server up? (The course helpers probe this.)"""
+    parse_client_key(request.headers.get(CLIENT_KEY_HEADER))  # a malformed key is refused everywhere
     return JSONResponse({"status": "ok", "service": SERVICE, "seed": server_state(request).config.seed})
 
 
@@ -86,6 +87,7 @@ async def stats(request: Request) -> Response:
 @group.route("/__admin/stats/server", responses={200: COUNTS})
 async def server_stats(request: Request) -> Response:
     """Server-wide counts, across every client key."""
+    parse_client_key(request.headers.get(CLIENT_KEY_HEADER))  # a malformed key is refused everywhere
     return JSONResponse(server_state(request).stats())
 
 
@@ -94,10 +96,10 @@ async def server_stats(request: Request) -> Response:
 async def reset(request: Request, all: bool) -> Response:
     """Forget this client key's journal, counters, records, Idempotency-Keys and chaos (all=true: every key's)."""
     state = server_state(request)
+    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     if all:
         state.reset_all()
         return JSONResponse({"reset": "all"})
-    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     state.reset_client(key)
     return JSONResponse({"reset": key})
 
