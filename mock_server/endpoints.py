@@ -6,9 +6,9 @@ bad input with a 400 that names the parameter and the limit, and describe it in 
 endpoint declared idempotent honours the Idempotency-Key header (idempotency.py) the same way.
 
 What an endpoint reads from the body and what it answers are declared beside it too, both as
-`Content`: media type -> the schema of that body (a pydantic model or a JSON-schema dict in
-OpenAPI 3.0's dialect), or None for a body of that type with no structure to state (bytes,
-HTML). /docs and the fuzz test read them; JSON errors (4xx) are declared once, in docs.py.
+`Content`: media type -> the schema of that body, or None for a body of that type with no
+structure to state (bytes, HTML). /docs and the fuzz test (tests/test_openapi_fuzz.py) read
+them; the JSON error every endpoint may answer with (4XX) is declared once, in docs.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from .errors import ApiError, invalid_param
 
 Handler = Callable[..., Awaitable[Response]]
 Bound = float | str | None  # a number, or the name of the Config field that sets it
-Schema = type[BaseModel] | Mapping[str, Any]  # a pydantic model, or a JSON-schema dict (OpenAPI 3.0 dialect)
+# A pydantic model, or a JSON-schema dict in OpenAPI 3.0's dialect (a model inside it stands for its schema).
+Schema = type[BaseModel] | Mapping[str, Any]
 Content = Mapping[str, Schema | None]  # media type -> the body's schema (None: no structure to state)
 Status = int | str  # 200, or a range such as "5XX"
 

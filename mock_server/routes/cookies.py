@@ -20,6 +20,9 @@ SESSION_COOKIE = "session"
 MAX_SESSIONS = 10_000  # the oldest session is forgotten beyond this
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 6265 cookie-name (a token)
 _VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octets
+# The same rules for /cookies/set/{name}/{value}, where a value is also one path segment (no /).
+NAME_RULE = {"pattern": f"^{_NAME.pattern}$"}
+VALUE_RULE = {"pattern": r"^[\x21\x23-\x2b\x2d\x2e\x30-\x3a\x3c-\x5b\x5d-\x7e]+$"}
 
 
 COOKIES = {JSON: {"type": "object", "required": ["cookies"], "properties": {
@@ -61,7 +64,8 @@ async def set_cookies(request: Request) -> Response:
     return _set(request.query_params.multi_items())
 
 
-@group.route("/cookies/set/{name}/{value}", Param("name", str, "path"), Param("value", str, "path"),
+@group.route("/cookies/set/{name}/{value}", Param("name", str, "path", rule=NAME_RULE),
+             Param("value", str, "path", rule=VALUE_RULE),
              responses=TO_COOKIES)
 async def set_cookie(request: Request, name: str, value: str) -> Response:
     """Set one cookie, then redirect to /cookies."""
