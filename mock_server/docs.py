@@ -123,6 +123,12 @@ def parameter(param: Param, path: str, config: Config) -> dict[str, Any]:
             "description": param.description, "schema": schema}
 
 
+def any_query(description: str) -> dict[str, Any]:
+    """Query arguments of any name (OpenAPI's form-exploded object: ?name=value&other=value)."""
+    return {"name": "arguments", "in": "query", "required": False, "style": "form", "explode": True,
+            "description": description, "schema": {"type": "object", "additionalProperties": {"type": "string"}}}
+
+
 def operation(endpoint: Endpoint, method: str, config: Config, components: Components) -> dict[str, Any]:
     path = endpoint.path.replace(":path}", "}")
     responses = {"4XX": CLIENT_ERRORS, **endpoint.responses}
@@ -132,6 +138,7 @@ def operation(endpoint: Endpoint, method: str, config: Config, components: Compo
         "description": endpoint.description,
         "operationId": method.lower() + "_" + re.sub(r"\W+", "_", path).strip("_"),
         "parameters": [parameter(param, endpoint.path, config) for param in endpoint.params]
+        + ([any_query(endpoint.any_query)] if endpoint.any_query else [])
         + ([IDEMPOTENCY_KEY] if endpoint.idempotent else []) + [CLIENT_KEY],
         "responses": {
             str(status): {"description": describe_status(status)}

@@ -117,6 +117,7 @@ class Endpoint:
     idempotent: bool = False
     responses: Mapping[Status, Content | None] = field(default_factory=dict)  # None: no body
     body_required: bool = True
+    any_query: str = ""  # what query arguments of any name do, when the handler reads them itself
 
     def route(self) -> Route:
         # An ASGI callable rather than a function, so Starlette does not wrap it in another
@@ -172,6 +173,7 @@ class Group:
         body_required: bool = True,
         idempotent: bool = False,
         responses: Mapping[Status, Content | None],
+        any_query: str = "",
     ) -> Callable[[Handler], Handler]:
         in_path = set(_PATH_PARAM.findall(path))
         declared = {param.name for param in params if param.where == "path"}
@@ -182,7 +184,7 @@ class Group:
             summary, _, description = (handler.__doc__ or "").strip().partition("\n")
             self.endpoints.append(
                 Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name,
-                         idempotent, responses, body_required)
+                         idempotent, responses, body_required, any_query)
             )
             return handler
 

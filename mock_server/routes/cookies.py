@@ -58,7 +58,7 @@ def _set(pairs: list[tuple[str, str]]) -> Response:
     return response
 
 
-@group.route("/cookies/set", responses=TO_COOKIES)
+@group.route("/cookies/set", any_query="each sets a cookie of its name", responses=TO_COOKIES)
 async def set_cookies(request: Request) -> Response:
     """Set a cookie for each query argument (/cookies/set?flavour=oat), then redirect to /cookies."""
     return _set(request.query_params.multi_items())
@@ -72,7 +72,7 @@ async def set_cookie(request: Request, name: str, value: str) -> Response:
     return _set([(name, value)])
 
 
-@group.route("/cookies/delete", responses=TO_COOKIES)
+@group.route("/cookies/delete", any_query="each names a cookie to expire", responses=TO_COOKIES)
 async def delete_cookies(request: Request) -> Response:
     """Expire each cookie named in the query (/cookies/delete?flavour), then redirect to /cookies."""
     response = RedirectResponse("/cookies", 302)

@@ -153,7 +153,7 @@ async def gzipped(request: Request) -> Response:
     )
 
 
-@group.route("/response-headers", methods=["GET", "POST"], responses={200: {JSON: {
+@group.route("/response-headers", methods=["GET", "POST"], any_query="each becomes a response header", responses={200: {JSON: {
     "type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}})
 async def response_headers(request: Request) -> Response:
     """Answer with each query argument set as a response header: /response-headers?X-Demo=1.
