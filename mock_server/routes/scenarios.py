@@ -98,7 +98,7 @@ def _codes(raw: str) -> list[int]:
     codes = []
     for part in parts:
         part = part.strip()
-        if not part.isdigit() or not 200 <= int(part) <= 599:
+        if not (part.isascii() and part.isdigit()) or not 200 <= int(part) <= 599:  # "²" is a digit int() refuses
             raise invalid_param("codes", f"each code must be from 200 to 599, got {part!r}")
         codes.append(int(part))
     return codes
