@@ -4,13 +4,18 @@ A handler is `async def handler(request, **params) -> Response`. Its parameters 
 once, with their limits, and that declaration does three jobs: parse the raw string, reject
 bad input with a 400 that names the parameter and the limit, and describe it in /docs. An
 endpoint declared idempotent honours the Idempotency-Key header (idempotency.py) the same way.
+
+What an endpoint reads from the body and what it answers are declared beside it too, both as
+`Content`: media type -> the schema of that body, or None for a body of that type with no
+structure to state (bytes, HTML). /docs and the fuzz test (tests/test_openapi_fuzz.py) read
+them; the JSON error every endpoint may answer with (4XX) is declared once, in docs.py.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +31,10 @@ from .errors import ApiError, invalid_param
 
 Handler = Callable[..., Awaitable[Response]]
 Bound = float | str | None  # a number, or the name of the Config field that sets it
+# A pydantic model, or a JSON-schema dict in OpenAPI 3.0's dialect (a model inside it stands for its schema).
+Schema = type[BaseModel] | Mapping[str, Any]
+Content = Mapping[str, Schema | None]  # media type -> the body's schema (None: no structure to state)
+Status = int | str  # 200, or a range such as "5XX"
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -34,6 +43,7 @@ _DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 # converting thousands of digits is slow and then fails (Python's int-string limit, 4300).
 MAX_INTEGER_DIGITS = 30
 SHOWN_CHARACTERS = 40  # how much of a bad value an error message quotes
+_PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 _REQUIRED: Any = object()
 
@@ -50,6 +60,7 @@ class Param:
     maximum: Bound = None
     choices: tuple[str, ...] = ()
     description: str = ""
+    rule: Mapping[str, Any] = field(default_factory=dict)  # JSON-schema keywords of a rule the handler checks
 
     @property
     def required(self) -> bool:
@@ -113,11 +124,14 @@ class Endpoint:
     methods: tuple[str, ...]
     handler: Handler
     params: tuple[Param, ...]
-    body: type[BaseModel] | None
+    body: Content | None  # what the body may be
     summary: str
     description: str
     tag: str
     idempotent: bool = False
+    responses: Mapping[Status, Content | None] = field(default_factory=dict)  # None: no body
+    body_required: bool = True
+    any_query: str = ""  # what query arguments of any name do, when the handler reads them itself
 
     def route(self) -> Route:
         # An ASGI callable rather than a function, so Starlette does not wrap it in another
@@ -169,14 +183,22 @@ class Group:
         path: str,
         *params: Param,
         methods: Sequence[str] = ("GET",),
-        body: type[BaseModel] | None = None,
+        body: Content | None = None,
+        body_required: bool = True,
         idempotent: bool = False,
+        responses: Mapping[Status, Content | None],
+        any_query: str = "",
     ) -> Callable[[Handler], Handler]:
+        in_path = set(_PATH_PARAM.findall(path))
+        declared = {param.name for param in params if param.where == "path"}
+        if in_path != declared:
+            raise TypeError(f"{path}: path parameters {sorted(in_path)} must each be declared once, got {sorted(declared)}")
+
         def register(handler: Handler) -> Handler:
             summary, _, description = (handler.__doc__ or "").strip().partition("\n")
             self.endpoints.append(
                 Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name,
-                         idempotent)
+                         idempotent, responses, body_required, any_query)
             )
             return handler
 

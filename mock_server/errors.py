@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse
+
+
+class ErrorBody(BaseModel):
+    """The body of every JSON error: a code, a sentence, and any details (which /docs does not list)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
 
 
 class ApiError(Exception):

@@ -17,7 +17,7 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from python_multipart.multipart import parse_options_header
@@ -216,6 +216,34 @@ def validated(model: type[BaseModel], data: dict[str, Any], *, partial: bool) ->
     except ValidationError as exc:
         fields = {".".join(map(str, error["loc"])) or "body": error["msg"] for error in exc.errors()}
         raise ApiError(422, "validation_failed", f"invalid fields: {', '.join(fields)}", fields=fields) from None
+
+
+class Basics(BaseModel):
+    """What `basics` answers: the echo of a request without its body."""
+
+    args: dict[str, str | list[str]]
+    headers: dict[str, str]
+    origin: str | None
+    url: str
+
+
+class Echo(Basics):
+    """What `with_body` answers: the echo with the body as data, form, files and json."""
+
+    data: str
+    files: dict[str, str]
+    form: dict[str, str]
+    json_: Any = Field(alias="json", description="the body parsed as JSON, or null")  # BaseModel has .json
+
+
+# What an echo reads, as a request body: anything, shown for the media types it parses.
+ANY_BODY = {
+    JSON: {},
+    "application/x-www-form-urlencoded": {"type": "object", "additionalProperties": {"type": "string"}},
+    "multipart/form-data": {"type": "object", "additionalProperties": {"type": "string", "format": "binary"}},
+    "text/plain": {"type": "string"},
+    "application/octet-stream": {"type": "string", "format": "binary"},
+}
 
 
 def is_loopback(host: str | None) -> bool:

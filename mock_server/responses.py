@@ -18,6 +18,13 @@ MAX_RETRY_AFTER = 86_400  # a day: enough to test a client's cap on Retry-After
 # Headers one request may ask /response-headers or /cookies/set to add: Python's http.client
 # (under requests and urllib3) refuses an answer with more than 100 headers.
 MAX_SET_HEADERS = 50
+# What status_response answers, for the docs: a small JSON body, or none for the bodyless codes.
+STATUS_BODY = {
+    "application/json": {
+        "type": "object", "required": ["status", "reason"],
+        "properties": {"status": {"type": "integer", "minimum": 200, "maximum": 599}, "reason": {"type": "string"}},
+    },
+}
 
 RETRY_AFTER_FORMAT = Param(
     "retry_after_format", str, default="seconds", choices=("seconds", "http-date"),

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 import pytest
@@ -66,7 +67,7 @@ def test_docs_page_loads_only_local_assets(client: httpx.Client) -> None:
 
 def test_openapi_describes_every_endpoint_with_its_limits(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
-    assert spec["openapi"].startswith("3.0")
+    assert spec["openapi"].startswith("3.0")  # Swagger UI 4 (swagger-ui-bundle) renders no 3.1
     for group in GROUPS:
         for endpoint in group.endpoints:
             operations = spec["paths"][endpoint.path.replace(":path}", "}")]
@@ -74,7 +75,65 @@ def test_openapi_describes_every_endpoint_with_its_limits(client: httpx.Client) 
                 assert operations[method.lower()]["summary"], f"{method} {endpoint.path} has no summary"
     delay = spec["paths"]["/delay/{seconds}"]["get"]["parameters"][0]
     assert delay["schema"] == {"type": "number", "minimum": 0, "maximum": 10.0}
-    assert "requestBody" in spec["paths"]["/users"]["post"]
+
+
+def schema_of(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or the component it refers to."""
+    return spec["components"]["schemas"][schema["$ref"].rpartition("/")[2]] if "$ref" in schema else schema
+
+
+# (method, path, media type, fields the body schema names): what the handlers read.
+BODIES = [
+    ("post", "/login", "application/x-www-form-urlencoded", {"username", "password"}),
+    ("post", "/login", "multipart/form-data", {"username", "password"}),
+    ("post", "/login", "application/json", {"username", "password"}),
+    ("post", "/oauth/token", "application/x-www-form-urlencoded", {"grant_type", "client_id", "client_secret", "expires_in"}),
+    ("post", "/upload", "multipart/form-data", set()),
+    ("post", "/users", "application/json", {"username", "name", "email", "active"}),
+    ("put", "/__admin/chaos", "application/json", {"latency", "jitter", "connect_latency", "failure_rate", "failure_codes"}),
+    ("post", "/anything/{path}", "text/plain", set()),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "media_type", "fields"), BODIES)
+def test_openapi_declares_each_request_body(
+    client: httpx.Client, method: str, path: str, media_type: str, fields: set[str]
+) -> None:
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"][path][method]["requestBody"]["content"][media_type]["schema"]
+    assert set(schema_of(spec, body).get("properties", {})) == fields
+
+
+# (path, parameter, keywords its schema must carry): rules the server enforces.
+PARAMETERS = [
+    ("/status/{code}", "code", {"type": "integer", "minimum": 200, "maximum": 599}),
+    ("/anything/{path}", "path", {"type": "string"}),
+    ("/basic-auth/{user}/{passwd}", "user", {"type": "string", "pattern": "^[^/]+$"}),
+    ("/bytes/{n}", "n", {"type": "integer", "minimum": 0, "maximum": 100 * 1024 * 1024}),
+]
+
+
+@pytest.mark.parametrize(("path", "name", "keywords"), PARAMETERS)
+def test_openapi_declares_every_path_parameter_with_its_bounds(
+    client: httpx.Client, path: str, name: str, keywords: dict[str, Any]
+) -> None:
+    operation = client.get("/openapi.json").json()["paths"][path]["get"]
+    (parameter,) = [parameter for parameter in operation["parameters"] if parameter["name"] == name]
+    assert parameter["in"] == "path" and parameter["required"]
+    assert keywords.items() <= parameter["schema"].items()
+
+
+def test_every_operation_declares_its_answers_and_the_error_shape(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    error = spec["components"]["schemas"]["ErrorBody"]
+    assert error["required"] == ["error", "message"] and error["additionalProperties"] is True
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert statuses - {"4XX", "5XX"}, f"{method.upper()} {path} declares no answer but errors"
+            assert "4XX" in statuses and "default" not in statuses
+    assert spec["paths"]["/html"]["get"]["responses"]["200"]["content"].keys() == {"text/html"}
+    assert spec["paths"]["/users/{id}"]["delete"]["responses"]["204"].keys() == {"description"}
 
 
 def test_docs_and_admin_are_never_journaled(client: httpx.Client) -> None:

@@ -16,10 +16,16 @@ from ..config import describe
 from ..endpoints import Group, Param
 from ..contract import CLIENT_KEY_HEADER, SERVICE
 from ..errors import ApiError
-from ..reading import Strict, json_object, validated
+from ..reading import JSON, Strict, json_object, validated
 from ..state import Chaos, ClientState, parse_client_key, server_state
 
 group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")
+# The counts' names are listed in the docstrings; each is a number unless it says otherwise.
+COUNTS = {JSON: {"type": "object", "additionalProperties": {"type": "number"}, "properties": {
+    "client_key": {"type": "string"}, "statuses": {"type": "object", "additionalProperties": {"type": "integer"}}}}}
+JOURNAL = {JSON: {"type": "object", "required": ["count", "requests"], "properties": {
+    "count": {"type": "integer", "minimum": 0},
+    "requests": {"type": "array", "items": {"type": "object", "required": ["id", "method", "path", "status"]}}}}}
 
 
 def caller(request: Request, *, create: bool = False) -> ClientState:
@@ -35,9 +41,12 @@ def caller(request: Request, *, create: bool = False) -> ClientState:
     return state.clients.get(key) or ClientState(key, 0, state.config, state.journal_budget)
 
 
-@group.route("/__admin/health")
+@group.route("/__admin/health", responses={200: {JSON: {
+    "type": "object", "required": ["status", "service", "seed"],
+    "properties": {"status": {"enum": ["ok"]}, "service": {"type": "string"}, "seed": {"type": "integer"}}}}})
 async def health(request: Request) -> Response:
     """Is the server up? (The course helpers probe this.)"""
+    parse_client_key(request.headers.get(CLIENT_KEY_HEADER))  # a malformed key is refused everywhere
     return JSONResponse({"status": "ok", "service": SERVICE, "seed": server_state(request).config.seed})
 
 
@@ -47,6 +56,7 @@ async def health(request: Request) -> Response:
     Param("path", str, default=None, description="only requests to this path"),
     Param("query", str, default=None, description="only requests with exactly this query string (a=1&b=2)"),
     Param("last", int, default=None, minimum=1, maximum="journal_size", description="only the newest N"),
+    responses={200: JOURNAL},
 )
 async def requests(
     request: Request, method: str | None, path: str | None, query: str | None, last: int | None
@@ -73,26 +83,28 @@ async def requests(
     )
 
 
-@group.route("/__admin/stats")
+@group.route("/__admin/stats", responses={200: COUNTS})
 async def stats(request: Request) -> Response:
     """This client key's counts: requests, statuses, TCP connections used, most requests in flight at once."""
     return JSONResponse(caller(request).stats())
 
 
-@group.route("/__admin/stats/server")
+@group.route("/__admin/stats/server", responses={200: COUNTS})
 async def server_stats(request: Request) -> Response:
     """Server-wide counts, across every client key."""
+    parse_client_key(request.headers.get(CLIENT_KEY_HEADER))  # a malformed key is refused everywhere
     return JSONResponse(server_state(request).stats())
 
 
-@group.route("/__admin/reset", Param("all", bool, default=False, description="reset every client key"), methods=["POST"])
+@group.route("/__admin/reset", Param("all", bool, default=False, description="reset every client key"), methods=["POST"],
+             responses={200: {JSON: {"type": "object", "required": ["reset"], "properties": {"reset": {"type": "string"}}}}})
 async def reset(request: Request, all: bool) -> Response:
     """Forget this client key's journal, counters, records, Idempotency-Keys and chaos (all=true: every key's)."""
     state = server_state(request)
+    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     if all:
         state.reset_all()
         return JSONResponse({"reset": "all"})
-    key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     state.reset_client(key)
     return JSONResponse({"reset": key})
 
@@ -108,7 +120,7 @@ class ChaosIn(Strict):
     ] = [500, 502, 503]
 
 
-@group.route("/__admin/chaos", methods=["GET"])
+@group.route("/__admin/chaos", methods=["GET"], responses={200: {JSON: ChaosIn}})
 async def get_chaos(request: Request) -> Response:
     """The trouble currently added to this client key's requests."""
     client = caller(request)
@@ -116,7 +128,7 @@ async def get_chaos(request: Request) -> Response:
     return JSONResponse(chaos.as_json())
 
 
-@group.route("/__admin/chaos", methods=["PUT"], body=ChaosIn)
+@group.route("/__admin/chaos", methods=["PUT"], body={JSON: ChaosIn}, responses={200: {JSON: ChaosIn}})
 async def put_chaos(request: Request) -> Response:
     """Add latency, a simulated handshake delay, or random failures to this client key's requests.
 
@@ -135,7 +147,7 @@ async def put_chaos(request: Request) -> Response:
     return JSONResponse(chaos.as_json())
 
 
-@group.route("/__admin/chaos", methods=["DELETE"])
+@group.route("/__admin/chaos", methods=["DELETE"], responses={200: {JSON: ChaosIn}})
 async def delete_chaos(request: Request) -> Response:
     """Back to the server's own settings (its --latency, --jitter and --connect-latency)."""
     caller(request).chaos = None

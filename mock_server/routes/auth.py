@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
-from ..reading import media_type, read_form
+from ..reading import ANY_BODY, JSON, media_type, read_form
 from ..state import client_state, put, server_state
 
 group = Group("Auth", "Basic auth, OAuth tokens (client credentials) for Bearer auth, API keys and signed requests.")
@@ -23,6 +23,16 @@ SIGNING_SECRET = "course-signing-secret"
 MAX_TOKENS = 10_000  # the oldest token is forgotten beyond this
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="mock-server"'}
 FORM = "application/x-www-form-urlencoded"
+AUTHENTICATED = {"type": "object", "required": ["authenticated"], "properties": {"authenticated": {"enum": [True]}}}
+TOKEN_REQUEST = {
+    "type": "object", "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+        "expires_in": {"type": "integer", "minimum": 1, "description": "at most the server's --token-ttl"},
+    },
+}
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -48,19 +58,26 @@ def _basic(request: Request, user: str, passwd: str, *, hidden: bool) -> Respons
 CREDENTIALS = (Param("user", str, "path"), Param("passwd", str, "path"))
 
 
-@group.route("/basic-auth/{user}/{passwd}", *CREDENTIALS)
+@group.route("/basic-auth/{user}/{passwd}", *CREDENTIALS, responses={200: {JSON: AUTHENTICATED}})
 async def basic_auth(request: Request, user: str, passwd: str) -> Response:
     """200 if you send Basic auth for user:passwd, else 401 with a Basic challenge."""
     return _basic(request, user, passwd, hidden=False)
 
 
-@group.route("/hidden-basic-auth/{user}/{passwd}", *CREDENTIALS)
+@group.route("/hidden-basic-auth/{user}/{passwd}", *CREDENTIALS, responses={200: {JSON: AUTHENTICATED}})
 async def hidden_basic_auth(request: Request, user: str, passwd: str) -> Response:
     """Like /basic-auth, but answers 404 instead of 401 (no challenge, as some APIs do)."""
     return _basic(request, user, passwd, hidden=True)
 
 
-@group.route("/oauth/token", methods=["POST"])
+@group.route(
+    "/oauth/token", methods=["POST"], body={FORM: TOKEN_REQUEST},
+    responses={200: {JSON: {
+        "type": "object", "required": ["access_token", "token_type", "expires_in"],
+        "properties": {"access_token": {"type": "string"}, "token_type": {"enum": ["Bearer"]},
+                       "expires_in": {"type": "integer", "minimum": 1}},
+    }}},
+)
 async def token(request: Request) -> Response:
     """Issue an access token (OAuth 2.0 client credentials grant, RFC 6749 §4.4).
 
@@ -100,7 +117,7 @@ def _bearer_challenge(error: str | None = None, description: str | None = None) 
     return {"WWW-Authenticate": value}
 
 
-@group.route("/bearer")
+@group.route("/bearer", responses={200: {JSON: AUTHENTICATED}})
 async def bearer(request: Request) -> Response:
     """200 if you send Authorization: Bearer <a live token from POST /oauth/token>, else 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -118,7 +135,7 @@ async def bearer(request: Request) -> Response:
     return JSONResponse({"authenticated": True, "client_id": client_id})
 
 
-@group.route("/api-key")
+@group.route("/api-key", responses={200: {JSON: AUTHENTICATED}})
 async def api_key(request: Request) -> Response:
     """200 if the X-API-Key header holds the server's key (default course-api-key)."""
     sent = request.headers.get("x-api-key")
@@ -134,7 +151,8 @@ def string_to_sign(method: str, target: str, body: bytes) -> bytes:
     return f"{method}\n{target}\n".encode() + body
 
 
-@group.route("/signed", methods=ALL_METHODS)
+@group.route("/signed", methods=ALL_METHODS, body=ANY_BODY, body_required=False,
+             responses={200: {JSON: AUTHENTICATED | {"required": ["authenticated", "signed_string"]}}})
 async def signed(request: Request) -> Response:
     """200 if X-Signature holds the request's HMAC-SHA256 signature, in hex.
 

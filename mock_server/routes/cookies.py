@@ -20,6 +20,16 @@ SESSION_COOKIE = "session"
 MAX_SESSIONS = 10_000  # the oldest session is forgotten beyond this
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 6265 cookie-name (a token)
 _VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octets
+# The same rules for /cookies/set/{name}/{value}, where a value is also one path segment (no /).
+NAME_RULE = {"pattern": f"^{_NAME.pattern}$"}
+VALUE_RULE = {"pattern": r"^[\x21\x23-\x2b\x2d\x2e\x30-\x3a\x3c-\x5b\x5d-\x7e]+$"}
+
+
+COOKIES = {JSON: {"type": "object", "required": ["cookies"], "properties": {
+    "cookies": {"type": "object", "additionalProperties": {"type": "string"}}}}}
+TO_COOKIES = {302: None}  # a redirect to /cookies
+CREDENTIALS = {"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+               "required": ["username", "password"]}
 
 
 def _check_cookie(name: str, value: str) -> None:
@@ -33,7 +43,7 @@ def _check_cookie(name: str, value: str) -> None:
         )
 
 
-@group.route("/cookies")
+@group.route("/cookies", responses={200: COOKIES})
 async def cookies(request: Request) -> Response:
     """The cookies your client sent."""
     return JSONResponse({"cookies": dict(sorted(request.cookies.items()))})
@@ -50,19 +60,21 @@ def _set(pairs: list[tuple[str, str]]) -> Response:
     return response
 
 
-@group.route("/cookies/set")
+@group.route("/cookies/set", any_query="each sets a cookie of its name", responses=TO_COOKIES)
 async def set_cookies(request: Request) -> Response:
     """Set a cookie for each query argument (/cookies/set?flavour=oat), then redirect to /cookies."""
     return _set(request.query_params.multi_items())
 
 
-@group.route("/cookies/set/{name}/{value}", Param("name", str, "path"), Param("value", str, "path"))
+@group.route("/cookies/set/{name}/{value}", Param("name", str, "path", rule=NAME_RULE),
+             Param("value", str, "path", rule=VALUE_RULE),
+             responses=TO_COOKIES)
 async def set_cookie(request: Request, name: str, value: str) -> Response:
     """Set one cookie, then redirect to /cookies."""
     return _set([(name, value)])
 
 
-@group.route("/cookies/delete")
+@group.route("/cookies/delete", any_query="each names a cookie to expire", responses=TO_COOKIES)
 async def delete_cookies(request: Request) -> Response:
     """Expire each cookie named in the query (/cookies/delete?flavour), then redirect to /cookies."""
     names = list(request.query_params)
@@ -89,7 +101,11 @@ async def _credentials(request: Request) -> tuple[object, object]:
     )
 
 
-@group.route("/login", methods=["POST"])
+@group.route(
+    "/login", methods=["POST"], body={media: CREDENTIALS for media in (*FORM_TYPES, JSON)},
+    responses={200: {JSON: {"type": "object", "required": ["logged_in", "user"],
+                            "properties": {"logged_in": {"enum": [True]}, "user": {"type": "string"}}}}},
+)
 async def login(request: Request) -> Response:
     """Log in with username `learner` and password `hunter2` (form or JSON); sets a session cookie."""
     username, password = await _credentials(request)
@@ -104,7 +120,8 @@ async def login(request: Request) -> Response:
     return response
 
 
-@group.route("/dashboard")
+@group.route("/dashboard", responses={200: {JSON: {"type": "object", "required": ["user", "message"], "properties": {
+    "user": {"type": "string"}, "message": {"type": "string"}}}}})
 async def dashboard(request: Request) -> Response:
     """A page for logged-in users only: needs the session cookie from POST /login."""
     session = request.cookies.get(SESSION_COOKIE)
@@ -116,7 +133,8 @@ async def dashboard(request: Request) -> Response:
     return JSONResponse({"user": user, "message": f"Welcome back, {user}!"})
 
 
-@group.route("/logout", methods=["POST"])
+@group.route("/logout", methods=["POST"], responses={200: {JSON: {
+    "type": "object", "required": ["logged_in"], "properties": {"logged_in": {"enum": [False]}}}}})
 async def logout(request: Request) -> Response:
     """End the session and expire its cookie."""
     session = request.cookies.get(SESSION_COOKIE)

@@ -10,11 +10,12 @@ import uuid
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError, invalid_param
-from ..reading import arguments, basics, essence, media_type, read_form, with_body
+from ..reading import ANY_BODY, JSON, Basics, Echo, arguments, basics, essence, media_type, read_form, with_body
 from ..responses import MAX_SET_HEADERS, compact_json
 from ..state import client_state, header_dict
 
@@ -23,13 +24,32 @@ group = Group("Echo", "What the server received: arguments, headers, bodies, upl
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _MEDIA_TYPE = re.compile(r"[!#$%&'+\-.^_`|~0-9a-z]+/[!#$%&'+\-.^_`|~0-9a-z]+")  # type/subtype tokens, without *
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_TYPE_CHARS = r"[!#$%&'+\-.^_`|~0-9A-Za-z]+"
+ALLOWED_TYPES = rf"^\s*{_TYPE_CHARS}/{_TYPE_CHARS}\s*(,\s*{_TYPE_CHARS}/{_TYPE_CHARS}\s*)*$"  # _media_types' rule
 # Headers that describe the message framing; a client must not be able to set them.
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
 # Content types /response-headers may set: none that a browser would render as a page.
 SAFE_CONTENT_TYPES = {"application/json", "application/problem+json", "text/plain", "text/csv", "application/octet-stream"}
 
 
-@group.route("/get")
+class MethodEcho(Echo):
+    method: str
+
+
+class Uploaded(BaseModel):
+    field: str
+    filename: str | None
+    content_type: str | None
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
+class Uploads(BaseModel):
+    files: list[Uploaded]
+    form: dict[str, str]
+
+
+@group.route("/get", responses={200: {JSON: Basics}})
 async def get(request: Request) -> Response:
     """Echo the query arguments, headers, origin and URL."""
     return JSONResponse(basics(request))
@@ -41,39 +61,47 @@ def _body_echo(method: str) -> None:
 
     handler.__name__ = method.lower()
     handler.__doc__ = f"Echo a {method} request: arguments, headers, and the body as data, form, files and json."
-    group.route(f"/{method.lower()}", methods=[method])(handler)
+    group.route(f"/{method.lower()}", methods=[method], body=ANY_BODY, body_required=False,
+                responses={200: {JSON: Echo}})(handler)
 
 
 for _method in ("POST", "PUT", "PATCH", "DELETE"):
     _body_echo(_method)
 
 
-@group.route("/anything", methods=ALL_METHODS)
-@group.route("/anything/{path:path}", methods=ALL_METHODS)
-async def anything(request: Request) -> Response:
+ANYTHING = {"methods": ALL_METHODS, "body": ANY_BODY, "body_required": False, "responses": {200: {JSON: MethodEcho}}}
+
+
+@group.route("/anything", **ANYTHING)
+@group.route("/anything/{path:path}", Param("path", str, "path", description="any path, slashes included"), **ANYTHING)
+async def anything(request: Request, path: str = "") -> Response:
     """Echo any method at /anything or any path below it, including the body."""
     return JSONResponse({**await with_body(request), "method": request.method})
 
 
-@group.route("/headers")
+@group.route("/headers", responses={200: {JSON: {"type": "object", "required": ["headers"], "properties": {
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}}})
 async def headers(request: Request) -> Response:
     """Echo the request headers."""
     return JSONResponse({"headers": header_dict(request.headers.raw)})
 
 
-@group.route("/ip")
+@group.route("/ip", responses={200: {JSON: {"type": "object", "required": ["origin"], "properties": {
+    "origin": {"type": "string", "nullable": True}}}}})
 async def ip(request: Request) -> Response:
     """The client's IP address."""
     return JSONResponse({"origin": request.client.host if request.client else None})
 
 
-@group.route("/user-agent")
+@group.route("/user-agent", responses={200: {JSON: {"type": "object", "required": ["user-agent"], "properties": {
+    "user-agent": {"type": "string", "nullable": True}}}}})
 async def user_agent(request: Request) -> Response:
     """The User-Agent header your client sent."""
     return JSONResponse({"user-agent": request.headers.get("user-agent")})
 
 
-@group.route("/uuid")
+@group.route("/uuid", responses={200: {JSON: {"type": "object", "required": ["uuid"], "properties": {
+    "uuid": {"type": "string", "format": "uuid"}}}}})
 async def uuid_(request: Request) -> Response:
     """A version-4 UUID, drawn from this client key's seeded stream (repeatable after a reset)."""
     bits = client_state(request).random("uuid").getrandbits(128)
@@ -92,20 +120,20 @@ SAMPLE = {
 }
 
 
-@group.route("/json")
+@group.route("/json", responses={200: {JSON: {"type": "object", "required": ["course"]}}})
 async def json_(request: Request) -> Response:
     """A small JSON document."""
     return JSONResponse(SAMPLE)
 
 
-@group.route("/html")
+@group.route("/html", responses={200: {"text/html": None}})
 async def html(request: Request) -> Response:
     """A small HTML page."""
     page = "<!DOCTYPE html>\n<html><head><title>Mock server</title></head><body><h1>Hello from the mock server</h1></body></html>\n"
     return Response(page, media_type="text/html")
 
 
-@group.route("/xml")
+@group.route("/xml", responses={200: {"application/xml": None}})
 async def xml(request: Request) -> Response:
     """A small XML document."""
     lessons = "".join(
@@ -116,7 +144,7 @@ async def xml(request: Request) -> Response:
     return Response(document, media_type="application/xml")
 
 
-@group.route("/gzip")
+@group.route("/gzip", responses={200: {JSON: Basics}})
 async def gzipped(request: Request) -> Response:
     """A gzip-encoded JSON echo (Content-Encoding: gzip); clients decode it for you."""
     body = compact_json({**basics(request), "gzipped": True})
@@ -125,7 +153,8 @@ async def gzipped(request: Request) -> Response:
     )
 
 
-@group.route("/response-headers", methods=["GET", "POST"])
+@group.route("/response-headers", methods=["GET", "POST"], any_query="each becomes a response header", responses={200: {JSON: {
+    "type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}}})
 async def response_headers(request: Request) -> Response:
     """Answer with each query argument set as a response header: /response-headers?X-Demo=1.
 
@@ -174,8 +203,11 @@ async def response_headers(request: Request) -> Response:
 @group.route(
     "/upload",
     Param("allowed_types", str, default=None,
-          description="comma-separated media types every file part must carry, e.g. text/csv,image/png"),
+          description="comma-separated media types every file part must carry, e.g. text/csv,image/png",
+          rule={"pattern": ALLOWED_TYPES}),
     methods=["POST"],
+    body={"multipart/form-data": {"type": "object", "additionalProperties": {"type": "string", "format": "binary"}}},
+    responses={200: {JSON: Uploads}},
 )
 async def upload(request: Request, allowed_types: str | None) -> Response:
     """Receive a multipart upload; answer each file's name, size, SHA-256 and content type.

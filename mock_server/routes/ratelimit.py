@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import ApiError
+from ..reading import JSON
 from ..responses import RETRY_AFTER_FORMAT, retry_after_value
 from ..state import MAX_ENTRIES_PER_CLIENT, client_state, remember
 
@@ -31,6 +32,8 @@ class Window:
           description="window length in seconds (default: the server's --rate-window)"),
     RETRY_AFTER_FORMAT,
     methods=ALL_METHODS,
+    responses={200: {JSON: {"type": "object", "required": ["ok", "remaining"],
+                            "properties": {"ok": {"enum": [True]}, "remaining": {"type": "integer", "minimum": 0}}}}},
 )
 async def ratelimited(request: Request, limit: int | None, window: float | None, retry_after_format: str) -> Response:
     """Allow `limit` requests per `window` seconds for each client key, then answer 429.

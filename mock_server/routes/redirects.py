@@ -16,13 +16,19 @@ group = Group("Redirects", "Chains of redirects, relative and absolute, and redi
 
 STEPS = Param("n", int, "path", minimum=1, maximum="max_redirects", description="redirects before /get")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+REDIRECT = {302: None}
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+# redirect_to's rule, for the docs: a path with a single leading /, or an http(s) URL of a loopback host.
+TARGET = (rf"^(/(?![/\\])|https?://([^/?#@\[\]\x00-\x1f\x7f\\]*@)?(localhost|127(\.{_OCTET}){{3}}|\[::1\])(:[0-9]*)?([/?#]|$))"
+          r"[^\x00-\x1f\x7f\\]*$")
 
 
 def _next(prefix: str, n: int) -> str:
     return "/get" if n == 1 else f"{prefix}/{n - 1}"
 
 
-@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"))
+@group.route("/redirect/{n}", STEPS, Param("absolute", bool, default=False, description="use absolute Location URLs"),
+             responses=REDIRECT)
 async def redirect(request: Request, n: int, absolute: bool) -> Response:
     """302 `n` times, then land on /get (relative Location unless absolute=true)."""
     target = _next("/redirect", n)
@@ -31,13 +37,13 @@ async def redirect(request: Request, n: int, absolute: bool) -> Response:
     return RedirectResponse(target, 302)
 
 
-@group.route("/relative-redirect/{n}", STEPS)
+@group.route("/relative-redirect/{n}", STEPS, responses=REDIRECT)
 async def relative_redirect(request: Request, n: int) -> Response:
     """302 `n` times with relative Location headers, then land on /get."""
     return RedirectResponse(_next("/relative-redirect", n), 302)
 
 
-@group.route("/absolute-redirect/{n}", STEPS)
+@group.route("/absolute-redirect/{n}", STEPS, responses=REDIRECT)
 async def absolute_redirect(request: Request, n: int) -> Response:
     """302 `n` times with absolute Location URLs, then land on /get."""
     return RedirectResponse(origin(request) + _next("/absolute-redirect", n), 302)
@@ -45,9 +51,10 @@ async def absolute_redirect(request: Request, n: int) -> Response:
 
 @group.route(
     "/redirect-to",
-    Param("url", str, description="a path on this server (/get) or a loopback URL"),
+    Param("url", str, description="a path on this server (/get) or a loopback URL", rule={"pattern": TARGET}),
     Param("status_code", int, default=302, minimum=300, maximum=399, description="the 3xx status to use"),
     methods=ALL_METHODS,
+    responses={"3XX": None},
 )
 async def redirect_to(request: Request, url: str, status_code: int) -> Response:
     """Redirect to `url` with `status_code` (307/308 keep the method and body).
@@ -58,7 +65,10 @@ async def redirect_to(request: Request, url: str, status_code: int) -> Response:
     if _CONTROL.search(url) or "\\" in url:
         # Browsers read a backslash as a slash: http://evil.example\@127.0.0.1/ goes to evil.example.
         raise invalid_param("url", "must not contain control characters or backslashes")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # a bracketed host that is not an IPv6 address: http://[::1
+        raise invalid_param("url", f"is not a valid URL ({exc}): {url!r}") from None
     if parts.scheme or parts.netloc:
         if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
             raise invalid_param("url", f"must be a path like /get or a loopback URL (127.0.0.1, localhost), got {url!r}")

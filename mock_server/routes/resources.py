@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import Group, Handler, Param
 from ..errors import ApiError
-from ..reading import Strict, json_object, origin, validated
+from ..reading import JSON, Strict, json_object, origin, validated
 from ..state import ClientState, client_state, derive_seed, server_state
 
 group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
@@ -131,6 +131,11 @@ class Kind:
         return _PATCH_MODELS[self.model]
 
     @property
+    def record_model(self) -> type[BaseModel]:
+        """A stored record, as the API answers it: the model's fields and an id."""
+        return _RECORD_MODELS[self.model]
+
+    @property
     def post_model(self) -> type[BaseModel]:
         return self.model if self.derived is None else self.derived.model
 
@@ -160,6 +165,10 @@ REPOS = Kind("repos", "repo", RepoIn, unique=("name",),
              filters=(Param("owner", str, default=None, description="only this user's repos"),))
 KINDS = (USERS, ORDERS, REPOS)
 _PATCH_MODELS = {kind.model: optional_fields(kind.model, f"{kind.model.__name__}Patch") for kind in KINDS}
+_RECORD_MODELS = {
+    kind.model: create_model(kind.singular.title(), id=(Annotated[int, Field(ge=1)], ...), __base__=kind.model)
+    for kind in KINDS
+}
 
 
 @dataclass
@@ -374,6 +383,7 @@ def register(kind: Kind) -> None:
         return Response(status_code=204)
 
     one, many, a = kind.singular, kind.name, kind.one
+    record = {JSON: kind.record_model}
     group.route(
         f"/{many}",
         Param("page", int, default=1, minimum=1, description="page number, from 1"),
@@ -381,18 +391,20 @@ def register(kind: Kind) -> None:
         Param("search", str, default=None,
               description="only items with this text in one of their text fields (case-insensitive)"),
         *kind.filters,
+        responses={200: {JSON: {"type": "array", "items": kind.record_model}}},
     )(_named(list_items, f"list_{many}", f"List {many} a page at a time; the Link header points to the other "
              "pages, X-Total-Count counts the matching items."))
-    group.route(f"/{many}", methods=["POST"], body=kind.post_model, idempotent=True)(_named(
+    group.route(f"/{many}", methods=["POST"], body={JSON: kind.post_model}, idempotent=True,
+                responses={201: record})(_named(
         create, f"create_{one}", f"Create {a} from a JSON body: 201 with Location and ETag.\n\n{_create_rules(kind)}"))
-    group.route(item_path, record_id)(_named(
+    group.route(item_path, record_id, responses={200: record, 304: None})(_named(
         read, f"read_{one}", f"One {one}, with an ETag; send If-None-Match to get 304 while it is unchanged."))
-    group.route(item_path, record_id, methods=["PUT"], body=kind.model)(_named(
+    group.route(item_path, record_id, methods=["PUT"], body={JSON: kind.model}, responses={200: record})(_named(
         updater(partial=False), f"replace_{one}",
         f"Replace {a} with the JSON body (every field{', even those POST can derive' if kind.derived else ''})."))
-    group.route(item_path, record_id, methods=["PATCH"], body=kind.patch_model)(_named(
+    group.route(item_path, record_id, methods=["PATCH"], body={JSON: kind.patch_model}, responses={200: record})(_named(
         updater(partial=True), f"update_{one}", f"Change some fields of {a}; send If-Match to avoid lost updates."))
-    group.route(item_path, record_id, methods=["DELETE"])(_named(
+    group.route(item_path, record_id, methods=["DELETE"], responses={204: None})(_named(
         delete, f"delete_{one}", f"Delete {a} (204); If-Match guards against deleting a changed record."))
 
 

@@ -8,8 +8,9 @@ from starlette.responses import JSONResponse, Response
 
 from ..contract import CLIENT_KEY_HEADER
 from ..endpoints import ALL_METHODS, Group, Param
-from ..errors import ApiError, invalid_param
-from ..responses import RETRY_AFTER_FORMAT, retry_after_param, retry_after_value, status_response
+from ..errors import ApiError, ErrorBody, invalid_param
+from ..reading import JSON
+from ..responses import RETRY_AFTER_FORMAT, STATUS_BODY, retry_after_param, retry_after_value, status_response
 from ..state import client_state, server_state
 from ..waiting import wait
 
@@ -23,6 +24,10 @@ MAX_FAILURES = 100
 MAX_SEQUENCE = 100
 FAILURE_STATUS = Param("status", int, default=503, minimum=400, maximum=599, description="status of each failure")
 RETRY_AFTER = retry_after_param("add Retry-After (seconds) to every failure, whatever its status; none by default")
+OK = {"type": "object", "required": ["ok"], "properties": {"ok": {"enum": [True]}, "attempt": {"type": "integer", "minimum": 1}}}
+# The failures asked for: JSON errors, with any 4xx or 5xx status.
+FAILURES = {"4XX": {JSON: ErrorBody}, "5XX": {JSON: ErrorBody}}
+CODES = r"^\s*[2-5][0-9]{2}\s*(,\s*[2-5][0-9]{2}\s*){0,%d}$" % (MAX_SEQUENCE - 1)
 
 
 def _scenario(request: Request) -> str:
@@ -43,6 +48,7 @@ def _retry_after(retry_after: int | None, form: str) -> dict[str, str]:
     RETRY_AFTER,
     RETRY_AFTER_FORMAT,
     methods=ALL_METHODS,
+    responses={200: {JSON: OK | {"required": ["ok", "attempt", "failures_before_success"]}}, **FAILURES},
 )
 async def flaky(request: Request, fail: int, status: int, retry_after: int | None, retry_after_format: str) -> Response:
     """The first `fail` calls answer `status` (default: 2 calls, 503); every later call answers 200.
@@ -59,11 +65,14 @@ async def flaky(request: Request, fail: int, status: int, retry_after: int | Non
 
 @group.route(
     "/flaky/sequence",
-    Param("codes", str, description="comma-separated status codes to answer in order, e.g. 503,429,200"),
+    Param("codes", str, description="comma-separated status codes to answer in order, e.g. 503,429,200",
+          rule={"pattern": CODES}),
     Param("cycle", bool, default=False, description="start over after the last code (else repeat the last code)"),
     RETRY_AFTER,
     RETRY_AFTER_FORMAT,
     methods=ALL_METHODS,
+    # 200 is the OK body; other codes below 400 are status_response's.
+    responses={"2XX": {JSON: {"anyOf": [OK, STATUS_BODY[JSON]]}}, "3XX": STATUS_BODY, **FAILURES},
 )
 async def flaky_sequence(
     request: Request, codes: str, cycle: bool, retry_after: int | None, retry_after_format: str
@@ -102,6 +111,7 @@ def _codes(raw: str) -> list[int]:
     Param("seed", int, default=None, minimum=0,
           description="seed of the draws, the same for every client key (default: the server's --seed and your key)"),
     methods=ALL_METHODS,
+    responses={200: {JSON: OK}, **FAILURES},
 )
 async def unstable(request: Request, failure_rate: float, status: int, seed: int | None) -> Response:
     """Fail with probability `failure_rate`, drawn from a seeded stream that a reset starts again.
@@ -121,7 +131,7 @@ async def unstable(request: Request, failure_rate: float, status: int, seed: int
     return JSONResponse({"ok": True})
 
 
-@group.route("/hang", methods=ALL_METHODS)
+@group.route("/hang", methods=ALL_METHODS, responses={504: {JSON: ErrorBody}})
 async def hang(request: Request) -> Response:
     """Never answer: hold the request until the client gives up (set a timeout!).
 

@@ -7,20 +7,32 @@ from starlette.responses import JSONResponse, Response
 
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import invalid_param
-from ..reading import with_body
-from ..responses import RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, retry_after_param, retry_after_value, status_response
+from ..errors import ErrorBody
+from ..reading import ANY_BODY, JSON, Echo, with_body
+from ..responses import (
+    RETRY_AFTER_CODES, RETRY_AFTER_FORMAT, STATUS_BODY, retry_after_param, retry_after_value, status_response,
+)
 from ..state import server_state
 from ..waiting import wait
 
 group = Group("Status and time", "Any status code you need, and slow responses.")
 
 
+class Delayed(Echo):
+    delay: float
+
+
 @group.route(
     "/status/{code}",
-    Param("code", int, "path", description="an HTTP status code from 200 to 599"),
+    Param("code", int, "path", description="an HTTP status code from 200 to 599",
+          rule={"minimum": 200, "maximum": 599}),
     retry_after_param("Retry-After seconds, sent with any code (default: --retry-after, on 429 and 503 only)"),
     RETRY_AFTER_FORMAT,
     methods=ALL_METHODS,
+    responses={
+        **{status: STATUS_BODY for status in ("2XX", "3XX", "5XX")},
+        "4XX": {JSON: {"anyOf": [ErrorBody, STATUS_BODY[JSON]]}},
+    },
 )
 async def status(request: Request, code: int, retry_after: int | None, retry_after_format: str) -> Response:
     """Answer with the status code you ask for.
@@ -44,6 +56,9 @@ async def status(request: Request, code: int, retry_after: int | None, retry_aft
     "/delay/{seconds}",
     Param("seconds", float, "path", minimum=0, maximum="max_duration", description="how long to wait"),
     methods=ALL_METHODS,
+    body=ANY_BODY,
+    body_required=False,
+    responses={200: {JSON: Delayed}},
 )
 async def delay(request: Request, seconds: float) -> Response:
     """Wait `seconds` (awaited, never blocking the server), then echo the request.

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..endpoints import Group, Param
-from ..errors import ApiError, invalid_param
-from ..reading import basics
+from ..errors import ApiError, ErrorBody, invalid_param
+from ..reading import JSON, basics
 from ..responses import compact_json
 from ..state import derive_seed, server_state
 
@@ -27,6 +27,9 @@ LETTERS = b"abcdefghijklmnopqrstuvwxyz"
 # ASCII digits, and few enough that int() is cheap (thousands of digits would fail it).
 _RANGE = re.compile(r"bytes=([0-9]{0,30})-([0-9]{0,30})")
 
+OCTETS = "application/octet-stream"
+# The whole body (200), or the part a Range header asked for (206).
+RANGED = {200: {OCTETS: None}, 206: {OCTETS: None}}
 SEED = Param("seed", int, default=None, minimum=0, description="seed for the bytes (default: the server's --seed)")
 
 
@@ -106,7 +109,8 @@ async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@group.route("/bytes/{n}", Param("n", int, "path", minimum=0, maximum="max_bytes"), SEED)
+@group.route("/bytes/{n}", Param("n", int, "path", minimum=0, maximum="max_bytes"), SEED,
+             responses={200: {OCTETS: None}})
 async def bytes_(request: Request, n: int, seed: int | None) -> Response:
     """`n` random bytes; the same seed always gives the same bytes."""
     seed = server_state(request).config.seed if seed is None else seed
@@ -120,6 +124,7 @@ async def bytes_(request: Request, n: int, seed: int | None) -> Response:
     Param("nbytes", int, "path", minimum=0, maximum="max_bytes"),
     SEED,
     Param("chunk_size", int, default=BLOCK, minimum=1, maximum=1024 * 1024, description="bytes per write"),
+    responses=RANGED,
 )
 async def download(request: Request, nbytes: int, seed: int | None, chunk_size: int) -> Response:
     """A file to download: Content-Length for progress bars, X-Checksum-SHA256 to verify it.
@@ -141,7 +146,8 @@ async def download(request: Request, nbytes: int, seed: int | None, chunk_size: 
     )
 
 
-@group.route("/range/{n}", Param("n", int, "path", minimum=1, maximum="max_bytes"))
+@group.route("/range/{n}", Param("n", int, "path", minimum=1, maximum="max_bytes"),
+             responses={200: {"text/plain": None}, 206: {"text/plain": None}})
 async def range_(request: Request, n: int) -> Response:
     """`n` bytes of the alphabet, repeated; send Range: bytes=START-END to get a part (206)."""
     return ranged_response(request, n, f'"range-{n}"', letter_chunks, "text/plain")
@@ -153,6 +159,9 @@ async def range_(request: Request, n: int) -> Response:
     Param("duration", float, default=2.0, minimum=0, maximum="max_duration", description="seconds to spread them over"),
     Param("delay", float, default=0.0, minimum=0, maximum="max_duration", description="seconds before the first byte"),
     Param("code", int, default=200, minimum=200, maximum=599, description="status code of the response"),
+    # The bytes come with the status asked for; a refused parameter is a JSON error.
+    responses={"2XX": {OCTETS: None}, "3XX": {OCTETS: None}, "4XX": {OCTETS: None, JSON: ErrorBody},
+               "5XX": {OCTETS: None}},
 )
 async def drip(request: Request, numbytes: int, duration: float, delay: float, code: int) -> Response:
     """Send `numbytes` asterisks spread evenly over `duration` seconds, after `delay`.
@@ -182,6 +191,7 @@ async def drip(request: Request, numbytes: int, duration: float, delay: float, c
     "/stream/{n}",
     Param("n", int, "path", minimum=1, maximum="max_stream_lines", description="how many lines"),
     Param("interval", float, default=0.0, minimum=0, maximum="max_duration", description="seconds between lines"),
+    responses={200: {"application/x-ndjson": None}},
 )
 async def stream(request: Request, n: int, interval: float) -> Response:
     """`n` JSON lines (newline-delimited JSON), each an echo of the request with an id."""
