@@ -24,7 +24,7 @@ from mock_server.__main__ import parser
 from mock_server.config import Config
 from mock_server.contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
 from mock_server.endpoints import ALL_METHODS, MAX_INTEGER_DIGITS, Endpoint
-from mock_server.reading import MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS, arguments
+from mock_server.reading import JSON, MAX_JSON_DEPTH, MAX_JSON_INTEGER_DIGITS, arguments
 from mock_server.responses import MAX_SET_HEADERS
 from mock_server.routes import GROUPS
 from mock_server.server import BackgroundServer
@@ -214,11 +214,8 @@ def test_a_refused_transfer_coding_closes_the_connection(base_url: str) -> None:
 
 # ---- Deep JSON on every endpoint that takes a body, derived from the declarations.
 
-# Endpoints that read a JSON body without declaring its model: the echoes (/delay echoes too) and
-# /login (form or JSON).
-UNDECLARED_JSON_READERS = {
-    "/post", "/put", "/patch", "/delete", "/anything", "/anything/{path:path}", "/delay/{seconds}", "/login",
-}
+# Endpoints that declare a JSON body but never parse it: /signed signs the bytes as they came.
+JSON_AS_BYTES = {"/signed"}
 PATH_VALUES = {"id": "1", "path": "deep/path", "code": "200", "seconds": "0", "n": "1", "nbytes": "10",
                "user": "u", "passwd": "p", "name": "n", "value": "v"}
 REQUIRED_QUERY = {"url": "/get", "codes": "200"}
@@ -233,7 +230,7 @@ def body_operations() -> list[tuple[str, str, bool]]:
         for endpoint in group.endpoints:
             if endpoint.path in NEVER_ANSWERS:
                 continue
-            reads_json = endpoint.body is not None or endpoint.path in UNDECLARED_JSON_READERS
+            reads_json = JSON in (endpoint.body or {}) and endpoint.path not in JSON_AS_BYTES
             operations += [(method, _url(endpoint), reads_json) for method in endpoint.methods if method != "GET"]
     return operations
 
@@ -259,8 +256,8 @@ def test_deep_json_is_refused_by_every_json_reader(client: httpx.Client, healthy
                                                    reads_json: bool) -> None:
     """A JSON reader answers json_too_deep; any other endpoint answers as it would, but never a 5xx.
 
-    An endpoint that starts reading JSON without declaring its body fails here: declare it
-    (Group.route(body=...)), or add it to UNDECLARED_JSON_READERS.
+    An endpoint that reads JSON without declaring it fails here: declare it (Group.route(body=
+    {JSON: ...})); one that declares JSON but keeps it as bytes belongs in JSON_AS_BYTES.
     """
     response = client.request(method, path, content=DEEP_JSON, headers=JSON_TYPE)
     assert response.status_code < 500, response.text
