@@ -1,11 +1,17 @@
 """`make bench`: measure the mock server, and any peer found, in one run.
 
 Figures: startup to healthy, /get throughput, 1000 concurrent /delay/1 (mean, p99, max; the
-median of three bursts),
-delay accuracy at 100 x /delay/0.2, and peak memory. Throughput uses wrk when it is
-installed, else a keep-alive load generator written with asyncio. Peers are measured the
-same way when present: httpbin (`--httpbin-python` names a Python that has httpbin and
-gunicorn; by default this one, if it has them) and go-httpbin (`--go-httpbin`, or on PATH).
+median of three bursts), delay accuracy at 100 x /delay/0.2, and peak memory. Throughput uses
+wrk when it is installed, else a keep-alive load generator written with asyncio. Peers are
+measured the same way when present: httpbin (`--httpbin-python` names a Python that has
+httpbin and gunicorn; by default this one, if it has them) and go-httpbin (`--go-httpbin`, or
+on PATH).
+
+Then the mock server alone runs its worst case for memory at its default limits (about a
+minute; `--no-memory` skips it): every client key's journal filled with requests whose heads
+are near the head limit, /flaky counter names as long as a head allows, and tens of thousands
+of client keys over a few keep-alive connections. It reports the resident memory after each
+part, the peak, and what is left after POST /__admin/reset?all=true.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .config import Config
 from .server import raise_open_file_limit
 
 BURST = 1000
@@ -33,6 +41,16 @@ ACCURACY_REQUESTS, ACCURACY_DELAY = 100, 0.2
 BURST_TIME_LIMIT = 20.0  # a server that cannot overlap slow requests would take many minutes
 BURST_RUNS = 3  # report the median run: one burst on a shared machine is noisy
 THROUGHPUT_CONNECTIONS = 64
+
+# The worst case for memory, sized by the server's default limits: every key the client table
+# holds, each with a full journal of the largest heads and bodies the journal keeps.
+DEFAULTS = Config()
+WORST_HEAD_BYTES = DEFAULTS.max_header_bytes - 256  # near the limit, with room for how a head is counted
+WORST_FLAKY_KEYS = 100
+WORST_FLAKY_NAMES = 1000  # per key: the counters one client key could hold before issue 7
+WORST_KEY_CONNECTIONS, WORST_KEYS_PER_CONNECTION = 8, 5_000
+WORST_CONNECTIONS = 16
+WORST_ABORT_MIB = 8192  # stop the load there: an unbounded server must not take the machine down
 
 
 @dataclass
@@ -82,7 +100,7 @@ def start(target: Target) -> float:
         if target.process.poll() is not None:
             raise RuntimeError(f"{target.name} exited with code {target.process.returncode}: {' '.join(command)}")
         try:
-            if _get_status(target.address, target.health_path) == 200:
+            if _request_status(target.address, "GET", target.health_path) == 200:
                 return time.perf_counter() - started
         except OSError:
             pass
@@ -96,21 +114,21 @@ def stop(target: Target) -> None:
         target.process.wait(10)
 
 
-def _get_status(address: tuple[str, int], path: str) -> int:
+def _request_status(address: tuple[str, int], method: str, path: str) -> int:
     with socket.create_connection(address, timeout=1) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n\r\n".encode())
         return int(sock.recv(64).split(b" ", 2)[1])
 
 
-def peak_memory_mib(pid: int) -> float | None:
-    """Peak resident memory of a process and its children (Linux), in MiB."""
+def memory_mib(pid: int, measure: str) -> float | None:
+    """A /proc memory figure (VmHWM: peak resident, VmRSS: resident now) of a process and its children, in MiB."""
     total = 0
     for process in [pid, *_children(pid)]:
         try:
             status = Path(f"/proc/{process}/status").read_text()
         except OSError:
             return None
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        match = re.search(measure + r":\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
     return total / 1024
 
@@ -202,12 +220,132 @@ async def burst(target: Target, count: int, delay: float) -> tuple[list[float], 
     latencies = sorted(task.result() for task in done if task.result() is not None)
     return latencies, count - len(latencies)
 
+@dataclass
+class Tally:
+    answered: int = 0
+    failed: int = 0
+
+
+async def drive(
+    address: tuple[str, int], requests: Iterable[bytes], connections: int, expected: Callable[[int], bool], tally: Tally
+) -> None:
+    """Send `requests` over keep-alive connections, one at a time on each, counting them in `tally`.
+
+    A request fails when its status is not one that `expected` accepts; a connection the
+    server closes is opened again.
+    """
+    pending = iter(requests)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(*address)
+        try:
+            for request in pending:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: (\d+)", head)
+                if length:
+                    await reader.readexactly(int(length.group(1)))
+                tally.answered += 1
+                tally.failed += not expected(int(head.split(b" ", 2)[1]))
+                if re.search(rb"(?i)connection: close", head):
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(*address)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+
+
+def _padded(start: str, target: Target, key: str, headers: str = "") -> bytes:
+    """A request head of WORST_HEAD_BYTES: `start` (its request line, unfinished) is filled up with
+    `pad` characters when it ends in "=", else a padding header is added."""
+    rest = f" HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n{headers}"
+    if start.endswith("="):
+        return (start + "q" * (WORST_HEAD_BYTES - len(start) - len(rest) - 2) + rest + "\r\n").encode()
+    rest += "X-Pad: "
+    return (start + rest + "p" * (WORST_HEAD_BYTES - len(start) - len(rest) - 4) + "\r\n\r\n").encode()
+
+
+def _journal_requests(target: Target) -> Iterator[bytes]:
+    """journal_size requests for each of max_clients keys, round robin, each head near the limit
+    and with as much body as the journal keeps."""
+    body = b"b" * DEFAULTS.journal_body_bytes
+    requests = [
+        _padded("POST /status/204", target, f"memory-{key}", f"Content-Length: {len(body)}\r\n") + body
+        for key in range(DEFAULTS.max_clients)
+    ]
+    for _ in range(DEFAULTS.journal_size):
+        yield from requests
+
+
+def _flaky_requests(target: Target) -> Iterator[bytes]:
+    """WORST_FLAKY_NAMES different /flaky URLs, each as long as a head allows, on each of WORST_FLAKY_KEYS keys."""
+    for name in range(WORST_FLAKY_NAMES):
+        for key in range(WORST_FLAKY_KEYS):
+            yield _padded(f"GET /flaky?fail=0&name={name}&pad=", target, f"memory-{key}")
+
+
+def _many_keys_requests(target: Target, connection: int) -> Iterator[bytes]:
+    """WORST_KEYS_PER_CONNECTION different client keys of the longest allowed length, for one connection."""
+    for number in range(WORST_KEYS_PER_CONNECTION):
+        key = f"connection-{connection}-key-{number}-".ljust(64, "k")
+        yield f"GET /status/204 HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n\r\n".encode()
+
+
+async def _until_too_big(pid: int, work: Coroutine[Any, Any, object]) -> bool:
+    """Run `work`; cancel it and return False once the process's resident memory passes WORST_ABORT_MIB."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait([task], timeout=0.25)
+        if (memory_mib(pid, "VmRSS") or 0) > WORST_ABORT_MIB:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+    task.result()
+    return True
+
+
+async def worst_case_for_memory(target: Target) -> None:
+    """Drive the mock server's worst case for memory at its default limits; add its figures to the results."""
+    assert target.process is not None
+    pid, results, tally = target.process.pid, target.results, Tally()
+    address = target.address
+    many_keys = WORST_KEY_CONNECTIONS * WORST_KEYS_PER_CONNECTION
+    parts: list[tuple[str, Callable[[], Coroutine[Any, Any, object]]]] = [
+        (f"{DEFAULTS.max_clients:,} journals full",
+         lambda: drive(address, _journal_requests(target), WORST_CONNECTIONS, lambda status: status == 204, tally)),
+        # A server may refuse a counter name over its bound (a 4xx); that keeps memory bounded too.
+        (f"+ {WORST_FLAKY_KEYS * WORST_FLAKY_NAMES:,} /flaky names",
+         lambda: drive(address, _flaky_requests(target), WORST_CONNECTIONS, lambda status: status < 500, tally)),
+        (f"+ {many_keys:,} keys on {WORST_KEY_CONNECTIONS} connections",
+         lambda: asyncio.gather(*(drive(address, _many_keys_requests(target, connection), 1,
+                                        lambda status: status == 204, tally)
+                                  for connection in range(WORST_KEY_CONNECTIONS)))),
+    ]
+    started = time.perf_counter()
+    for label, work in parts:
+        if not await _until_too_big(pid, work()):
+            results[f"worst case: RSS, {label} (MiB)"] = f"> {WORST_ABORT_MIB} (stopped)"
+            results["worst case: peak RSS (MiB)"] = f"> {WORST_ABORT_MIB}"
+            break
+        results[f"worst case: RSS, {label} (MiB)"] = _mib(memory_mib(pid, "VmRSS"))
+    else:
+        results["worst case: peak RSS (MiB)"] = _mib(memory_mib(pid, "VmHWM"))
+    results["worst case: time (s)"] = f"{time.perf_counter() - started:.0f}"
+    results["worst case: requests (failed)"] = f"{tally.answered:,} ({tally.failed:,})"
+    status = await asyncio.to_thread(_request_status, address, "POST", "/__admin/reset?all=true")
+    results["worst case: RSS after reset (MiB)"] = _mib(memory_mib(pid, "VmRSS")) if status == 200 else f"reset: {status}"
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
 
 def percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-def measure(target: Target, seconds: float, use_wrk: bool) -> None:
+def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> None:
     results = target.results
     results["startup to healthy (s)"] = f"{start(target):.2f}"
     try:
@@ -232,8 +370,11 @@ def measure(target: Target, seconds: float, use_wrk: bool) -> None:
             errors = [(latency - ACCURACY_DELAY) * 1000 for latency in latencies]
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, mean (ms)"] = f"{statistics.mean(errors):.1f}"
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, max (ms)"] = f"{max(errors):.1f}"
-        memory = peak_memory_mib(target.process.pid) if target.process else None
+        memory = memory_mib(target.process.pid, "VmHWM") if target.process else None
         results["peak memory (MiB)"] = "n/a" if memory is None else f"{memory:.0f}"
+        if worst_case:
+            print(f"measuring {target.name}'s worst case for memory (about a minute) ...", flush=True)
+            asyncio.run(worst_case_for_memory(target))
     finally:
         stop(target)
 
@@ -248,11 +389,16 @@ def report(targets: list[Target], generator: str) -> None:
         print(name.ljust(width) + "".join(target.results.get(name, "-").rjust(26) for target in targets))
     ours = targets[0].results
     for peer in targets[1:]:
-        try:
-            ratio = _number(ours["/get throughput (req/s)"]) / _number(peer.results["/get throughput (req/s)"])
-        except (KeyError, ValueError, ZeroDivisionError):
-            continue
-        print(f"\n/get throughput: mock_server is {ratio:.1f}x {peer.name}")
+        print()
+        for name, figure in RATIOS:
+            try:
+                ratio = _number(ours[name]) / _number(peer.results[name])
+            except (KeyError, ValueError, ZeroDivisionError):
+                continue
+            print(f"{figure}: {targets[0].name} is {ratio:.2f}x {peer.name}")
+
+
+RATIOS = [("/get throughput (req/s)", "/get throughput"), (f"{BURST} x /delay/1 p99 (s)", f"{BURST} x /delay/1 p99")]
 
 
 def _number(text: str) -> float:
@@ -266,13 +412,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_argument("--httpbin-python", help="a Python with httpbin and gunicorn installed (measured as a peer)")
     cli.add_argument("--go-httpbin", help="path to a go-httpbin binary (measured as a peer)")
     cli.add_argument("--no-peers", action="store_true", help="measure the mock server only")
+    cli.add_argument("--no-memory", action="store_true", help="skip the mock server's worst case for memory")
     args = cli.parse_args(argv)
     raise_open_file_limit()
     use_wrk = shutil.which("wrk") is not None
     targets = find_targets(args)
     for target in targets:
         print(f"measuring {target.name} ...", flush=True)
-        measure(target, args.seconds, use_wrk)
+        measure(target, args.seconds, use_wrk, worst_case=target is targets[0] and not args.no_memory)
     report(targets, "wrk (-t2 -c64)" if use_wrk else f"an asyncio load generator ({THROUGHPUT_CONNECTIONS} connections)")
     return 0
 
