@@ -222,6 +222,8 @@ async def burst(target: Target, count: int, delay: float) -> tuple[list[float], 
 
 @dataclass
 class Tally:
+    """Requests answered so far, and how many of them with a status the workload did not expect."""
+
     answered: int = 0
     failed: int = 0
 
@@ -256,13 +258,14 @@ async def drive(
     await asyncio.gather(*(worker() for _ in range(connections)))
 
 
-def _padded(start: str, target: Target, key: str, headers: str = "") -> bytes:
-    """A request head of WORST_HEAD_BYTES: `start` (its request line, unfinished) is filled up with
-    `pad` characters when it ends in "=", else a padding header is added."""
+def _large_head(method: str, path: str, target: Target, key: str, headers: str = "", *, pad_query: bool = False) -> bytes:
+    """A request head of exactly WORST_HEAD_BYTES, filled up in a `pad` query parameter (pad_query)
+    or else in an X-Pad header."""
     rest = f" HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n{headers}"
-    if start.endswith("="):
+    if pad_query:
+        start = f"{method} {path}&pad="
         return (start + "q" * (WORST_HEAD_BYTES - len(start) - len(rest) - 2) + rest + "\r\n").encode()
-    rest += "X-Pad: "
+    start, rest = f"{method} {path}", rest + "X-Pad: "
     return (start + rest + "p" * (WORST_HEAD_BYTES - len(start) - len(rest) - 4) + "\r\n\r\n").encode()
 
 
@@ -271,7 +274,7 @@ def _journal_requests(target: Target) -> Iterator[bytes]:
     and with as much body as the journal keeps."""
     body = b"b" * DEFAULTS.journal_body_bytes
     requests = [
-        _padded("POST /status/204", target, f"memory-{key}", f"Content-Length: {len(body)}\r\n") + body
+        _large_head("POST", "/status/204", target, f"memory-{key}", f"Content-Length: {len(body)}\r\n") + body
         for key in range(DEFAULTS.max_clients)
     ]
     for _ in range(DEFAULTS.journal_size):
@@ -282,13 +285,13 @@ def _flaky_requests(target: Target) -> Iterator[bytes]:
     """WORST_FLAKY_NAMES different /flaky URLs, each as long as a head allows, on each of WORST_FLAKY_KEYS keys."""
     for name in range(WORST_FLAKY_NAMES):
         for key in range(WORST_FLAKY_KEYS):
-            yield _padded(f"GET /flaky?fail=0&name={name}&pad=", target, f"memory-{key}")
+            yield _large_head("GET", f"/flaky?fail=0&name={name}", target, f"memory-{key}", pad_query=True)
 
 
 def _many_keys_requests(target: Target, connection: int) -> Iterator[bytes]:
     """WORST_KEYS_PER_CONNECTION different client keys of the longest allowed length, for one connection."""
     for number in range(WORST_KEYS_PER_CONNECTION):
-        key = f"connection-{connection}-key-{number}-".ljust(64, "k")
+        key = f"connection-{connection}-key-{number}-".ljust(64, "k")  # 64: the longest key allowed
         yield f"GET /status/204 HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n\r\n".encode()
 
 
