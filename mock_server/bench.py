@@ -1,14 +1,14 @@
 """`make bench`: measure the mock server, and any peer found, in one run.
 
-Figures: startup to healthy, /get throughput, 1000 concurrent /delay/1 (mean, p99, max; the
-median of three bursts), delay accuracy at 100 x /delay/0.2, and peak memory. Throughput uses
-wrk when it is installed, else a keep-alive load generator written with asyncio. Peers are
-measured the same way when present: httpbin (`--httpbin-python` names a Python that has
-httpbin and gunicorn; by default this one, if it has them) and go-httpbin (`--go-httpbin`, or
-on PATH).
+Figures: startup to healthy, /get throughput and the server's CPU time per /get, 1000
+concurrent /delay/1 (mean, p99, max; the median of three bursts), delay accuracy at
+100 x /delay/0.2, and peak memory. Throughput uses wrk when it is installed, else a keep-alive
+load generator written with asyncio. Peers are measured the same way when present: httpbin
+(`--httpbin-python` names a Python that has httpbin and gunicorn; by default this one, if it
+has them) and go-httpbin (`--go-httpbin`, or on PATH).
 
-Then the mock server alone runs its worst case for memory at its default limits (about a
-minute; `--no-memory` skips it): every client key's journal filled with requests whose heads
+Then the mock server alone runs its worst case for memory at its default limits (a minute or
+more; `--no-memory` skips it): every client key's journal filled with requests whose heads
 are near the head limit, /flaky counter names as long as a head allows, and tens of thousands
 of client keys over a few keep-alive connections. It reports the resident memory after each
 part, the peak, and what is left after POST /__admin/reset?all=true.
@@ -140,16 +140,32 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def throughput_with_wrk(target: Target, seconds: float) -> float:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system, all threads) a process and its children have used so far (Linux)."""
+    total = 0
+    for process in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_with_wrk(target: Target, seconds: float) -> tuple[float, int]:
+    """Requests per second and requests answered."""
     output = subprocess.run(
         ["wrk", "-t2", f"-c{THROUGHPUT_CONNECTIONS}", f"-d{seconds:g}s", f"http://127.0.0.1:{target.port}/get"],
         capture_output=True, text=True, check=True,
     ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), requests  # type: ignore[union-attr]
 
 
-async def throughput_with_asyncio(target: Target, seconds: float) -> float:
-    """Keep-alive GET /get from many connections for `seconds`; reconnect when the server closes."""
+async def throughput_with_asyncio(target: Target, seconds: float) -> tuple[float, int]:
+    """Keep-alive GET /get from many connections for `seconds`; reconnect when the server closes.
+
+    Returns requests per second and requests answered."""
     request = f"GET /get HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\n\r\n".encode()
     deadline = time.perf_counter() + seconds
     done = 0
@@ -170,7 +186,7 @@ async def throughput_with_asyncio(target: Target, seconds: float) -> float:
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(THROUGHPUT_CONNECTIONS)))
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), done
 
 
 class _OneRequest(asyncio.Protocol):
@@ -355,8 +371,15 @@ def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> 
     results = target.results
     results["startup to healthy (s)"] = f"{start(target):.2f}"
     try:
-        rate = throughput_with_wrk(target, seconds) if use_wrk else asyncio.run(throughput_with_asyncio(target, seconds))
+        assert target.process is not None
+        cpu_before = cpu_seconds(target.process.pid)
+        rate, requests = (throughput_with_wrk(target, seconds) if use_wrk
+                          else asyncio.run(throughput_with_asyncio(target, seconds)))
+        cpu_after = cpu_seconds(target.process.pid)
         results["/get throughput (req/s)"] = f"{rate:,.0f}"
+        # What the server spent on each request: unlike throughput, it holds on a busy machine.
+        if cpu_before is not None and cpu_after is not None and requests:
+            results["/get server CPU per request (us)"] = f"{(cpu_after - cpu_before) / requests * 1e6:.0f}"
         runs = []
         for _ in range(BURST_RUNS):
             time.sleep(1.5)  # let the previous load drain
@@ -376,7 +399,7 @@ def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> 
             errors = [(latency - ACCURACY_DELAY) * 1000 for latency in latencies]
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, mean (ms)"] = f"{statistics.mean(errors):.1f}"
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, max (ms)"] = f"{max(errors):.1f}"
-        memory = memory_mib(target.process.pid, "VmHWM") if target.process else None
+        memory = memory_mib(target.process.pid, "VmHWM")
         results["peak memory (MiB)"] = "n/a" if memory is None else f"{memory:.0f}"
         if worst_case:
             print(f"measuring {target.name}'s worst case for memory (a minute or more) ...", flush=True)
@@ -404,7 +427,11 @@ def report(targets: list[Target], generator: str) -> None:
             print(f"{figure}: {targets[0].name} is {ratio:.2f}x {peer.name}")
 
 
-RATIOS = [("/get throughput (req/s)", "/get throughput"), (f"{BURST} x /delay/1 p99 (s)", f"{BURST} x /delay/1 p99")]
+RATIOS = [
+    ("/get throughput (req/s)", "/get throughput"),
+    ("/get server CPU per request (us)", "/get server CPU per request"),
+    (f"{BURST} x /delay/1 p99 (s)", f"{BURST} x /delay/1 p99"),
+]
 
 
 def _number(text: str) -> float:
