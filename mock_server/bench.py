@@ -120,7 +120,7 @@ def _request_status(address: tuple[str, int], method: str, path: str) -> int:
         return int(sock.recv(64).split(b" ", 2)[1])
 
 
-def memory_mib(pid: int, measure: str) -> float | None:
+def memory_mib(pid: int, figure: str) -> float | None:
     """A /proc memory figure (VmHWM: peak resident, VmRSS: resident now) of a process and its children, in MiB."""
     total = 0
     for process in [pid, *_children(pid)]:
@@ -128,7 +128,7 @@ def memory_mib(pid: int, measure: str) -> float | None:
             status = Path(f"/proc/{process}/status").read_text()
         except OSError:
             return None
-        match = re.search(measure + r":\s+(\d+) kB", status)
+        match = re.search(figure + r":\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
     return total / 1024
 
@@ -235,6 +235,7 @@ async def burst(target: Target, count: int, delay: float) -> tuple[list[float], 
         task.cancel()
     latencies = sorted(task.result() for task in done if task.result() is not None)
     return latencies, count - len(latencies)
+
 
 @dataclass
 class Tally:
@@ -377,7 +378,7 @@ def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> 
                           else asyncio.run(throughput_with_asyncio(target, seconds)))
         cpu_after = cpu_seconds(target.process.pid)
         results["/get throughput (req/s)"] = f"{rate:,.0f}"
-        # What the server spent on each request: unlike throughput, it holds on a busy machine.
+        # What the server spent on each request: on a busy machine it moves much less than throughput.
         if cpu_before is not None and cpu_after is not None and requests:
             results["/get server CPU per request (us)"] = f"{(cpu_after - cpu_before) / requests * 1e6:.0f}"
         runs = []
