@@ -6,11 +6,12 @@
 #   make test     check the mock server, every notebook and every lab (pytest options: TEST_ARGS="-n 4")
 #   make server   run the mock server in the foreground
 #   make labs     rebuild labs/ from solutions/ (maintainers; FORCE=1 replaces changed labs too)
-#   make bench    measure the mock server
+#   make bench    measure the mock server, its worst case for memory included (skip it: --no-memory)
 #   make clean    remove .venv, caches and logs (never your work/)
 # Keep your copies elsewhere with WORK=/path. Use another port with PORT=8766, another Python with PYTHON=python3.12, pass options to
 # JupyterLab with LAB_ARGS="--no-browser"; compare the
-# mock server with httpbin: make bench BENCH_ARGS="--httpbin-python /path/to/venv/bin/python".
+# mock server with httpbin and go-httpbin in one run:
+# make bench BENCH_ARGS="--httpbin-python /path/to/venv/bin/python --go-httpbin /path/to/go-httpbin".
 
 PYTHON ?= python3
 PORT ?= 8765

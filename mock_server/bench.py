@@ -1,11 +1,17 @@
 """`make bench`: measure the mock server, and any peer found, in one run.
 
-Figures: startup to healthy, /get throughput, 1000 concurrent /delay/1 (mean, p99, max; the
-median of three bursts),
-delay accuracy at 100 x /delay/0.2, and peak memory. Throughput uses wrk when it is
-installed, else a keep-alive load generator written with asyncio. Peers are measured the
-same way when present: httpbin (`--httpbin-python` names a Python that has httpbin and
-gunicorn; by default this one, if it has them) and go-httpbin (`--go-httpbin`, or on PATH).
+Figures: startup to healthy, /get throughput and the server's CPU time per /get, 1000
+concurrent /delay/1 (mean, p99, max; the median of three bursts), delay accuracy at
+100 x /delay/0.2, and peak memory. Throughput uses wrk when it is installed, else a keep-alive
+load generator written with asyncio. Peers are measured the same way when present: httpbin
+(`--httpbin-python` names a Python that has httpbin and gunicorn; by default this one, if it
+has them) and go-httpbin (`--go-httpbin`, or on PATH).
+
+Then the mock server alone runs its worst case for memory at its default limits (a minute or
+more; `--no-memory` skips it): every client key's journal filled with requests whose heads
+are near the head limit, /flaky counter names as long as a head allows, and tens of thousands
+of client keys over a few keep-alive connections. It reports the resident memory after each
+part, the peak, and what is left after POST /__admin/reset?all=true.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .config import Config
 from .server import raise_open_file_limit
 
 BURST = 1000
@@ -33,6 +41,16 @@ ACCURACY_REQUESTS, ACCURACY_DELAY = 100, 0.2
 BURST_TIME_LIMIT = 20.0  # a server that cannot overlap slow requests would take many minutes
 BURST_RUNS = 3  # report the median run: one burst on a shared machine is noisy
 THROUGHPUT_CONNECTIONS = 64
+
+# The worst case for memory, sized by the server's default limits: every key the client table
+# holds, each with a full journal of the largest heads and bodies the journal keeps.
+DEFAULTS = Config()
+WORST_HEAD_BYTES = DEFAULTS.max_header_bytes - 256  # near the limit, with room for how a head is counted
+WORST_FLAKY_KEYS = 100
+WORST_FLAKY_NAMES = 1000  # per key: the counters one client key could hold before issue 7
+WORST_KEY_CONNECTIONS, WORST_KEYS_PER_CONNECTION = 8, 5_000
+WORST_CONNECTIONS = 16
+WORST_ABORT_MIB = 8192  # stop the load there: an unbounded server must not take the machine down
 
 
 @dataclass
@@ -82,7 +100,7 @@ def start(target: Target) -> float:
         if target.process.poll() is not None:
             raise RuntimeError(f"{target.name} exited with code {target.process.returncode}: {' '.join(command)}")
         try:
-            if _get_status(target.address, target.health_path) == 200:
+            if _request_status(target.address, "GET", target.health_path) == 200:
                 return time.perf_counter() - started
         except OSError:
             pass
@@ -96,21 +114,21 @@ def stop(target: Target) -> None:
         target.process.wait(10)
 
 
-def _get_status(address: tuple[str, int], path: str) -> int:
+def _request_status(address: tuple[str, int], method: str, path: str) -> int:
     with socket.create_connection(address, timeout=1) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {address[0]}\r\nConnection: close\r\n\r\n".encode())
         return int(sock.recv(64).split(b" ", 2)[1])
 
 
-def peak_memory_mib(pid: int) -> float | None:
-    """Peak resident memory of a process and its children (Linux), in MiB."""
+def memory_mib(pid: int, figure: str) -> float | None:
+    """A /proc memory figure (VmHWM: peak resident, VmRSS: resident now) of a process and its children, in MiB."""
     total = 0
     for process in [pid, *_children(pid)]:
         try:
             status = Path(f"/proc/{process}/status").read_text()
         except OSError:
             return None
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        match = re.search(figure + r":\s+(\d+) kB", status)
         total += int(match.group(1)) if match else 0
     return total / 1024
 
@@ -122,16 +140,32 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def throughput_with_wrk(target: Target, seconds: float) -> float:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system, all threads) a process and its children have used so far (Linux)."""
+    total = 0
+    for process in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_with_wrk(target: Target, seconds: float) -> tuple[float, int]:
+    """Requests per second and requests answered."""
     output = subprocess.run(
         ["wrk", "-t2", f"-c{THROUGHPUT_CONNECTIONS}", f"-d{seconds:g}s", f"http://127.0.0.1:{target.port}/get"],
         capture_output=True, text=True, check=True,
     ).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), requests  # type: ignore[union-attr]
 
 
-async def throughput_with_asyncio(target: Target, seconds: float) -> float:
-    """Keep-alive GET /get from many connections for `seconds`; reconnect when the server closes."""
+async def throughput_with_asyncio(target: Target, seconds: float) -> tuple[float, int]:
+    """Keep-alive GET /get from many connections for `seconds`; reconnect when the server closes.
+
+    Returns requests per second and requests answered."""
     request = f"GET /get HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\n\r\n".encode()
     deadline = time.perf_counter() + seconds
     done = 0
@@ -152,7 +186,7 @@ async def throughput_with_asyncio(target: Target, seconds: float) -> float:
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(THROUGHPUT_CONNECTIONS)))
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), done
 
 
 class _OneRequest(asyncio.Protocol):
@@ -203,16 +237,150 @@ async def burst(target: Target, count: int, delay: float) -> tuple[list[float], 
     return latencies, count - len(latencies)
 
 
+@dataclass
+class Tally:
+    """Requests answered so far, and how many of them with a status the workload did not expect."""
+
+    answered: int = 0
+    failed: int = 0
+
+
+async def drive(
+    address: tuple[str, int], requests: Iterable[bytes], connections: int, expected: Callable[[int], bool], tally: Tally
+) -> None:
+    """Send `requests` over keep-alive connections, one at a time on each, counting them in `tally`.
+
+    A request fails when its status is not one that `expected` accepts; a connection the
+    server closes is opened again.
+    """
+    pending = iter(requests)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(*address)
+        try:
+            for request in pending:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: (\d+)", head)
+                if length:
+                    await reader.readexactly(int(length.group(1)))
+                tally.answered += 1
+                tally.failed += not expected(int(head.split(b" ", 2)[1]))
+                if re.search(rb"(?i)connection: close", head):
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(*address)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+
+
+def _large_head(method: str, path: str, target: Target, key: str, headers: str = "", *, pad_query: bool = False) -> bytes:
+    """A request head of exactly WORST_HEAD_BYTES, filled up in a `pad` query parameter (pad_query)
+    or else in an X-Pad header."""
+    rest = f" HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n{headers}"
+    if pad_query:
+        start = f"{method} {path}&pad="
+        return (start + "q" * (WORST_HEAD_BYTES - len(start) - len(rest) - 2) + rest + "\r\n").encode()
+    start, rest = f"{method} {path}", rest + "X-Pad: "
+    return (start + rest + "p" * (WORST_HEAD_BYTES - len(start) - len(rest) - 4) + "\r\n\r\n").encode()
+
+
+def _journal_requests(target: Target) -> Iterator[bytes]:
+    """journal_size requests for each of max_clients keys, round robin, each head near the limit
+    and with as much body as the journal keeps."""
+    body = b"b" * DEFAULTS.journal_body_bytes
+    requests = [
+        _large_head("POST", "/status/204", target, f"memory-{key}", f"Content-Length: {len(body)}\r\n") + body
+        for key in range(DEFAULTS.max_clients)
+    ]
+    for _ in range(DEFAULTS.journal_size):
+        yield from requests
+
+
+def _flaky_requests(target: Target) -> Iterator[bytes]:
+    """WORST_FLAKY_NAMES different /flaky URLs, each as long as a head allows, on each of WORST_FLAKY_KEYS keys."""
+    for name in range(WORST_FLAKY_NAMES):
+        for key in range(WORST_FLAKY_KEYS):
+            yield _large_head("GET", f"/flaky?fail=0&name={name}", target, f"memory-{key}", pad_query=True)
+
+
+def _many_keys_requests(target: Target, connection: int) -> Iterator[bytes]:
+    """WORST_KEYS_PER_CONNECTION different client keys of the longest allowed length, for one connection."""
+    for number in range(WORST_KEYS_PER_CONNECTION):
+        key = f"connection-{connection}-key-{number}-".ljust(64, "k")  # 64: the longest key allowed
+        yield f"GET /status/204 HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\nX-Client-Key: {key}\r\n\r\n".encode()
+
+
+async def _until_too_big(pid: int, work: Coroutine[Any, Any, object]) -> bool:
+    """Run `work`; cancel it and return False once the process's resident memory passes WORST_ABORT_MIB."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait([task], timeout=0.25)
+        if (memory_mib(pid, "VmRSS") or 0) > WORST_ABORT_MIB:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+    task.result()
+    return True
+
+
+async def worst_case_for_memory(target: Target) -> None:
+    """Drive the mock server's worst case for memory at its default limits; add its figures to the results."""
+    assert target.process is not None
+    pid, results, tally = target.process.pid, target.results, Tally()
+    address = target.address
+    many_keys = WORST_KEY_CONNECTIONS * WORST_KEYS_PER_CONNECTION
+    parts: list[tuple[str, Callable[[], Coroutine[Any, Any, object]]]] = [
+        (f"{DEFAULTS.max_clients:,} journals full",
+         lambda: drive(address, _journal_requests(target), WORST_CONNECTIONS, lambda status: status == 204, tally)),
+        # A server may refuse a counter name over its bound (a 4xx); that keeps memory bounded too.
+        (f"+ {WORST_FLAKY_KEYS * WORST_FLAKY_NAMES:,} /flaky names",
+         lambda: drive(address, _flaky_requests(target), WORST_CONNECTIONS, lambda status: status < 500, tally)),
+        (f"+ {many_keys:,} keys on {WORST_KEY_CONNECTIONS} connections",
+         lambda: asyncio.gather(*(drive(address, _many_keys_requests(target, connection), 1,
+                                        lambda status: status == 204, tally)
+                                  for connection in range(WORST_KEY_CONNECTIONS)))),
+    ]
+    started = time.perf_counter()
+    resident: list[float] = []
+    for label, work in parts:
+        if not await _until_too_big(pid, work()):
+            results[f"worst case: RSS, {label} (MiB)"] = f"> {WORST_ABORT_MIB} (stopped)"
+            results["worst case: peak RSS (MiB)"] = f"> {WORST_ABORT_MIB}"
+            break
+        resident.append(memory_mib(pid, "VmRSS") or 0)
+        results[f"worst case: RSS, {label} (MiB)"] = _mib(resident[-1])
+    else:
+        # The kernel updates VmHWM lazily, so it can trail the VmRSS just read.
+        results["worst case: peak RSS (MiB)"] = _mib(max(memory_mib(pid, "VmHWM") or 0, *resident))
+    results["worst case: time (s)"] = f"{time.perf_counter() - started:.0f}"
+    results["worst case: requests (failed)"] = f"{tally.answered:,} ({tally.failed:,})"
+    status = await asyncio.to_thread(_request_status, address, "POST", "/__admin/reset?all=true")
+    results["worst case: RSS after reset (MiB)"] = _mib(memory_mib(pid, "VmRSS")) if status == 200 else f"reset: {status}"
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
+
 def percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-def measure(target: Target, seconds: float, use_wrk: bool) -> None:
+def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> None:
     results = target.results
     results["startup to healthy (s)"] = f"{start(target):.2f}"
     try:
-        rate = throughput_with_wrk(target, seconds) if use_wrk else asyncio.run(throughput_with_asyncio(target, seconds))
+        assert target.process is not None
+        cpu_before = cpu_seconds(target.process.pid)
+        rate, requests = (throughput_with_wrk(target, seconds) if use_wrk
+                          else asyncio.run(throughput_with_asyncio(target, seconds)))
+        cpu_after = cpu_seconds(target.process.pid)
         results["/get throughput (req/s)"] = f"{rate:,.0f}"
+        # What the server spent on each request: on a busy machine it moves much less than throughput.
+        if cpu_before is not None and cpu_after is not None and requests:
+            results["/get server CPU per request (us)"] = f"{(cpu_after - cpu_before) / requests * 1e6:.0f}"
         runs = []
         for _ in range(BURST_RUNS):
             time.sleep(1.5)  # let the previous load drain
@@ -232,8 +400,11 @@ def measure(target: Target, seconds: float, use_wrk: bool) -> None:
             errors = [(latency - ACCURACY_DELAY) * 1000 for latency in latencies]
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, mean (ms)"] = f"{statistics.mean(errors):.1f}"
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, max (ms)"] = f"{max(errors):.1f}"
-        memory = peak_memory_mib(target.process.pid) if target.process else None
+        memory = memory_mib(target.process.pid, "VmHWM")
         results["peak memory (MiB)"] = "n/a" if memory is None else f"{memory:.0f}"
+        if worst_case:
+            print(f"measuring {target.name}'s worst case for memory (a minute or more) ...", flush=True)
+            asyncio.run(worst_case_for_memory(target))
     finally:
         stop(target)
 
@@ -248,11 +419,20 @@ def report(targets: list[Target], generator: str) -> None:
         print(name.ljust(width) + "".join(target.results.get(name, "-").rjust(26) for target in targets))
     ours = targets[0].results
     for peer in targets[1:]:
-        try:
-            ratio = _number(ours["/get throughput (req/s)"]) / _number(peer.results["/get throughput (req/s)"])
-        except (KeyError, ValueError, ZeroDivisionError):
-            continue
-        print(f"\n/get throughput: mock_server is {ratio:.1f}x {peer.name}")
+        print()
+        for name, figure in RATIOS:
+            try:
+                ratio = _number(ours[name]) / _number(peer.results[name])
+            except (KeyError, ValueError, ZeroDivisionError):
+                continue
+            print(f"{figure}: {targets[0].name} is {ratio:.2f}x {peer.name}")
+
+
+RATIOS = [
+    ("/get throughput (req/s)", "/get throughput"),
+    ("/get server CPU per request (us)", "/get server CPU per request"),
+    (f"{BURST} x /delay/1 p99 (s)", f"{BURST} x /delay/1 p99"),
+]
 
 
 def _number(text: str) -> float:
@@ -266,13 +446,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_argument("--httpbin-python", help="a Python with httpbin and gunicorn installed (measured as a peer)")
     cli.add_argument("--go-httpbin", help="path to a go-httpbin binary (measured as a peer)")
     cli.add_argument("--no-peers", action="store_true", help="measure the mock server only")
+    cli.add_argument("--no-memory", action="store_true", help="skip the mock server's worst case for memory")
     args = cli.parse_args(argv)
     raise_open_file_limit()
     use_wrk = shutil.which("wrk") is not None
     targets = find_targets(args)
     for target in targets:
         print(f"measuring {target.name} ...", flush=True)
-        measure(target, args.seconds, use_wrk)
+        measure(target, args.seconds, use_wrk, worst_case=target is targets[0] and not args.no_memory)
     report(targets, "wrk (-t2 -c64)" if use_wrk else f"an asyncio load generator ({THROUGHPUT_CONNECTIONS} connections)")
     return 0
 
