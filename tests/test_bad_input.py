@@ -43,6 +43,7 @@ BAD_INPUTS = [
     ("GET", "/redirect-to?url=/get&status_code=200", {}, 400, "invalid_parameter", "between 300 and 399"),
     ("GET", "/redirect-to", {}, 400, "invalid_parameter", "required"),
     ("GET", "/redirect-to?url=http://[::1/", {}, 400, "invalid_parameter", "not a valid URL"),
+    ("GET", "/redirect-to?url=http://localhost:70000/", {}, 400, "invalid_parameter", "not a valid URL"),
     ("GET", "/flaky/sequence?codes=503,²", {}, 400, "invalid_parameter", "from 200 to 599"),
     ("GET", "/redirect-to?url=http://a]@127.0.0.1/", {}, 400, "invalid_parameter", "not a valid URL"),
     ("GET", "/users/abc", {}, 400, "invalid_parameter", "integer"),

@@ -67,7 +67,8 @@ async def redirect_to(request: Request, url: str, status_code: int) -> Response:
         raise invalid_param("url", "must not contain control characters or backslashes")
     try:
         parts = urlsplit(url)
-    except ValueError as exc:  # a bracketed host that is not an IPv6 address: http://[::1
+        parts.port  # reading it raises ValueError unless the port is a number from 0 to 65535
+    except ValueError as exc:  # a bracketed host that is not an IPv6 address (http://[::1), or such a port
         raise invalid_param("url", f"is not a valid URL ({exc}): {url!r}") from None
     if parts.scheme or parts.netloc:
         if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
