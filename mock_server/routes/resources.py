@@ -423,6 +423,8 @@ def _create_rules(kind: Kind) -> str:
              f"409 if its {' or '.join(kind.unique)} is already taken." if kind.unique else "",
              "Its user_id must name an existing user (else 422)." if "user_id" in kind.model.model_fields else "",
              f"Each client key may create up to --max-records {kind.name} (then 409).",
+             "All keys' records and Idempotency-Keys share the server's --state-bytes: past it the least recently "
+             "used idle key is forgotten whole, and a create that would make this key alone hold more gets 409.",
              "Send an Idempotency-Key to make a retry safe: the same key and body replay the first answer."]
     return " ".join(rule for rule in rules if rule)
 
