@@ -35,12 +35,17 @@ class Config:
     max_clients: int = _opt(
         1000,
         "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
-        "--journal-bytes, its records and Idempotency-Keys, each key holds at most ~130 KiB of counters, "
-        "random streams and rate-limit windows (200 counters and windows, 16 streams, long names digested)",
+        "--journal-bytes and of --state-bytes (its records and Idempotency-Keys), each key holds at most "
+        "~130 KiB of counters, random streams and rate-limit windows (200 counters and windows, 16 streams, "
+        "long names digested)",
     )
-    max_records: int = _opt(1000, "records a client key may create in each REST collection (each ~1 KiB at most)")
+    max_records: int = _opt(
+        1000,
+        "records a client key may create in each REST collection (each ~1 KiB at most; all keys share --state-bytes)",
+    )
     max_idempotency_keys: int = _opt(
-        100, "Idempotency-Keys kept per client key, each with its stored answer (~2.5 KiB); the oldest is forgotten first"
+        100, "Idempotency-Keys kept per client key, each with its stored answer (all keys share --state-bytes); "
+        "the oldest is forgotten first"
     )
     idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
     journal_size: int = _opt(
@@ -72,6 +77,13 @@ class Config:
         10.0,
         "seconds a new connection may stay silent before its first request (then it is closed); "
         "between requests, uvicorn's 5 s keep-alive timeout closes idle connections",
+    )
+    state_bytes: int = _opt(
+        64 * MiB,
+        "bytes all client keys' saved records and Idempotency-Keys may hold together: each record counts its "
+        "fields' memory and 100 bytes more, each Idempotency-Key its key, request line, stored answer and "
+        "~1 KiB more; past it the least recently used idle keys are forgotten whole, and a create that would "
+        "make one key hold more than all may gets 409",
     )
 
     def with_changes(self, **changes: object) -> Config:

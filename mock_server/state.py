@@ -47,6 +47,8 @@ ENTRY_OVERHEAD = 400
 # (which HTTP never allows in either): a fraction of the memory of a list of pairs, with far
 # fewer objects to fragment the heap when many big heads come and go.
 _HEADER_SEPARATOR = b"\0"
+# Seconds suggested with a 503 when --state-bytes is held by keys that are all being served.
+STATE_BUSY_RETRY_AFTER = "1"
 
 
 def derive_seed(*parts: object) -> int:
@@ -265,15 +267,84 @@ def _redact(name: str, value: str) -> str:
     return value
 
 
+class StateBudget:
+    """The bytes that every client key's saved records and Idempotency-Keys share (--state-bytes).
+
+    Each store charges what it keeps to the client key that keeps it and gives the charge back
+    when it lets go. Past the budget, whole client keys are forgotten, as --max-clients does:
+    the least recently used first, and only idle ones (no request in flight) other than the key
+    being served. So one learner's data is never partly lost, and an active learner is the last
+    to go. What cannot be made to fit is refused with an error, never dropped silently.
+    """
+
+    def __init__(self, limit: int, clients: OrderedDict[str, ClientState], forget: Callable[[str], None]) -> None:
+        self.limit = limit
+        self.used = 0
+        self.clients = clients  # the server's client table, least recently used first
+        self.forget = forget
+
+    def charge(self, client: ClientState, size: int) -> None:
+        """Count `size` more bytes for `client` (negative: fewer), making room first.
+
+        An ApiError when there is no room: 409 when this key alone would hold more than the
+        budget, 503 when what holds the rest belongs to keys with requests in flight.
+        """
+        if self.clients.get(client.key) is not client:
+            return  # forgotten while its request ran: what it keeps goes when the request ends
+        if size > 0:
+            self._make_room(client, size)
+        client.state_bytes += size
+        self.used += size
+
+    def give_back(self, client: ClientState, size: int) -> None:
+        """Count `size` fewer bytes for `client`: a store let go of something it had charged."""
+        if self.clients.get(client.key) is client:
+            client.state_bytes -= size
+            self.used -= size
+
+    def release(self, client: ClientState) -> None:
+        """Give back everything `client` holds: its key is forgotten."""
+        self.used -= client.state_bytes
+        client.state_bytes = 0
+
+    def _make_room(self, client: ClientState, size: int) -> None:
+        if client.state_bytes + size > self.limit:
+            raise ApiError(
+                409, "state_budget_exceeded",
+                f"this client key's saved records and Idempotency-Keys would take {client.state_bytes + size} "
+                f"bytes, more than all keys together may keep (the server's --state-bytes, {self.limit}); "
+                "start again with POST /__admin/reset, or restart the server with a larger --state-bytes",
+                limit=self.limit,
+            )
+        while self.used + size > self.limit:
+            idle = next(
+                (other for other in self.clients.values()
+                 if other.state_bytes and other.in_flight == 0 and other is not client),
+                None,
+            )
+            if idle is None:
+                raise ApiError(
+                    503, "state_budget_busy",
+                    f"the server's --state-bytes ({self.limit}) is held by client keys with requests in flight; "
+                    "retry in a moment",
+                    headers={"Retry-After": STATE_BUSY_RETRY_AFTER}, limit=self.limit,
+                )
+            self.forget(idle.key)
+
+
 class ClientState:
     """What one client key has done: its journal, statistics, counters and records."""
 
-    def __init__(self, key: str, epoch: int, config: Config, budget: JournalBudget) -> None:
+    def __init__(
+        self, key: str, epoch: int, config: Config, journal_budget: JournalBudget, state_budget: StateBudget
+    ) -> None:
         self.key = key
         self.epoch = epoch  # tells a reset client apart from its previous life
         self.seed = config.seed
         self.started = time.monotonic()
-        self.journal = Journal(config.journal_size, budget)
+        self.journal = Journal(config.journal_size, journal_budget)
+        self.state_budget = state_budget
+        self.state_bytes = 0  # what its records and Idempotency-Keys are charged against --state-bytes
         self.requests = 0
         self.statuses: dict[int, int] = {}
         self.connections = 0
@@ -376,6 +447,7 @@ class ServerState:
         self.collections: dict[str, Any] = {}
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
         self.journal_budget = JournalBudget(config.journal_bytes)
+        self.state_budget = StateBudget(config.state_bytes, self.clients, self._forget)
 
     def client(self, key: str) -> ClientState:
         client = self.clients.get(key)
@@ -383,7 +455,9 @@ class ServerState:
             if len(self.clients) >= self.config.max_clients:
                 self._forget_an_idle_client()
             self.epochs += 1
-            client = self.clients[key] = ClientState(key, self.epochs, self.config, self.journal_budget)
+            client = self.clients[key] = ClientState(
+                key, self.epochs, self.config, self.journal_budget, self.state_budget
+            )
         else:
             self.clients.move_to_end(key)
         return client
@@ -404,6 +478,7 @@ class ServerState:
         client = self.clients.pop(key, None)
         if client is not None:
             client.journal.release()
+            self.state_budget.release(client)
 
     def reset_client(self, key: str) -> None:
         self._forget(key)
@@ -411,6 +486,7 @@ class ServerState:
     def reset_all(self) -> None:
         for client in self.clients.values():
             client.journal.release()
+            self.state_budget.release(client)
         self.clients.clear()
         self.tokens.clear()
         self.sessions.clear()
@@ -468,6 +544,8 @@ class ServerState:
             "idle_timeouts": self.idle_timeouts,
             "journal_bytes": self.journal_budget.used,
             "journal_budget": self.journal_budget.limit,
+            "state_bytes": self.state_budget.used,
+            "state_budget": self.state_budget.limit,
         }
 
 

@@ -38,7 +38,7 @@ def caller(request: Request, *, create: bool = False) -> ClientState:
     key = parse_client_key(request.headers.get(CLIENT_KEY_HEADER))
     if create:
         return state.client(key)
-    return state.clients.get(key) or ClientState(key, 0, state.config, state.journal_budget)
+    return state.clients.get(key) or ClientState(key, 0, state.config, state.journal_budget, state.state_budget)
 
 
 @group.route("/__admin/health", responses={200: {JSON: {
