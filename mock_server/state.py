@@ -578,6 +578,11 @@ def server_state(request: Request) -> ServerState:
     return request.app.state.mock
 
 
+def client_key(request: Request) -> str:
+    """The caller's X-Client-Key, as the middleware read and checked it for every request."""
+    return request.scope["mock.client_key"]
+
+
 def client_state(request: Request) -> ClientState:
     """The calling client's state (the middleware attaches it to every non-admin request)."""
     return request.scope["mock.client"]

@@ -43,10 +43,12 @@ class TrafficMiddleware:
             return
         try:
             raw_key, content_length, chunked = _scan_headers(scope["headers"])
+            # Read once, here, for every path: the admin API acts on the key the journal uses.
+            key = scope["mock.client_key"] = parse_client_key(raw_key)
             if scope["path"].startswith(UNTRACKED_PREFIXES):
                 await self.serve_untracked(scope, receive, send, content_length, chunked)
                 return
-            client = self.identify(raw_key)
+            client = self.state.client(key)
         except ApiError as exc:
             await exc.response()(scope, receive, send)
             return
@@ -92,10 +94,6 @@ class TrafficMiddleware:
                 return  # the client left halfway through sending its body
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
-
-    def identify(self, raw_key: str | None) -> ClientState:
-        """The caller's state, by its X-Client-Key; an ApiError (400) when the key is malformed."""
-        return self.state.client(parse_client_key(raw_key))
 
     def open_entry(
         self, scope: Scope, client: ClientState, connection: Connection | None, started: float

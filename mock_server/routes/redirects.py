@@ -18,8 +18,9 @@ STEPS = Param("n", int, "path", minimum=1, maximum="max_redirects", description=
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REDIRECT = {302: None}
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+_PORT = r"(0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"  # 0 to 65535, or none
 # redirect_to's rule, for the docs: a path with a single leading /, or an http(s) URL of a loopback host.
-TARGET = (rf"^(/(?![/\\])|https?://([^/?#@\[\]\x00-\x1f\x7f\\]*@)?(localhost|127(\.{_OCTET}){{3}}|\[::1\])(:[0-9]*)?([/?#]|$))"
+TARGET = (rf"^(/(?![/\\])|https?://([^/?#@\[\]\x00-\x1f\x7f\\]*@)?(localhost|127(\.{_OCTET}){{3}}|\[::1\])(:{_PORT})?([/?#]|$))"
           r"[^\x00-\x1f\x7f\\]*$")
 
 
