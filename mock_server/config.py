@@ -28,46 +28,10 @@ class Config:
     )
     max_duration: float = _opt(10.0, "longest wait any request may ask for, in seconds")
     max_body: int = _opt(10 * MiB, "largest request body accepted, in bytes (larger gets 413)")
-    max_header_bytes: int = _opt(16 * 1024, "largest request head accepted, in bytes (larger gets 431)")
-    max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
-    max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
-    max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
-    max_clients: int = _opt(
-        1000,
-        "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
-        "--journal-bytes and of --state-bytes (its records and Idempotency-Keys), each key holds at most "
-        "~130 KiB of counters, random streams and rate-limit windows (200 counters and windows, 16 streams, "
-        "long names digested)",
-    )
-    max_records: int = _opt(
-        1000,
-        "records a client key may create in each REST collection (each ~1 KiB at most; all keys share --state-bytes)",
-    )
-    max_idempotency_keys: int = _opt(
-        100, "Idempotency-Keys kept per client key, each with its stored answer (all keys share --state-bytes); "
-        "the oldest is forgotten first"
-    )
-    idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
-    journal_size: int = _opt(
-        200, "requests remembered per client key in /__admin/requests (all keys share --journal-bytes)"
-    )
-    journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
-    rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
-    rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")
-    retry_after: int = _opt(1, "default Retry-After seconds on /status/429 and /status/503")
-    token_ttl: int = _opt(3600, "lifetime of tokens from POST /oauth/token, in seconds")
-    api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
-    backlog: int = _opt(2048, "listen backlog, so bursts of new connections are not dropped")
-    log_level: str = _opt("warning", "uvicorn log level")
     max_form_field: int = _opt(
         1 * MiB, "largest value of one form field (not a file part) in a form or multipart body, in bytes (larger gets 413)"
     )
-    journal_bytes: int = _opt(
-        64 * MiB,
-        "bytes all client keys' journals may hold together: each entry counts its path, query, headers, "
-        "kept body and an estimated 400 bytes of overhead; past it the oldest entries "
-        "of the least recently active key go first",
-    )
+    max_header_bytes: int = _opt(16 * 1024, "largest request head accepted, in bytes (larger gets 431)")
     head_timeout: float = _opt(
         10.0,
         "seconds a client may take to send a request's line and headers, from its first byte "
@@ -78,13 +42,49 @@ class Config:
         "seconds a new connection may stay silent before its first request (then it is closed); "
         "between requests, uvicorn's 5 s keep-alive timeout closes idle connections",
     )
+    backlog: int = _opt(2048, "listen backlog, so bursts of new connections are not dropped")
+    max_bytes: int = _opt(100 * MiB, "largest generated response (/bytes, /download, /range, /drip)")
+    max_stream_lines: int = _opt(10_000, "most lines /stream/{n} will send")
+    max_redirects: int = _opt(100, "longest redirect chain /redirect/{n} will build")
+    max_clients: int = _opt(
+        1000,
+        "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
+        "--journal-bytes and of --state-bytes (its records and Idempotency-Keys), each key holds at most "
+        "~130 KiB of counters, random streams and rate-limit windows (200 counters and windows, 16 streams, "
+        "long names digested)",
+    )
+    journal_size: int = _opt(
+        200, "requests remembered per client key in /__admin/requests (all keys share --journal-bytes)"
+    )
+    journal_body_bytes: int = _opt(1024, "bytes of each request body kept in the journal")
+    journal_bytes: int = _opt(
+        64 * MiB,
+        "bytes all client keys' journals may hold together: each entry counts its path, query, headers, "
+        "kept body and an estimated 400 bytes of overhead; past it the oldest entries "
+        "of the least recently active key go first",
+    )
+    max_records: int = _opt(
+        1000,
+        "records a client key may create in each REST collection (each ~1 KiB at most; all keys share --state-bytes)",
+    )
+    max_idempotency_keys: int = _opt(
+        100, "Idempotency-Keys kept per client key, each with its stored answer (all keys share --state-bytes); "
+        "the oldest is forgotten first"
+    )
+    idempotency_ttl: float = _opt(86400.0, "seconds an Idempotency-Key is remembered (then it counts as new)")
     state_bytes: int = _opt(
         64 * MiB,
         "bytes all client keys' saved records and Idempotency-Keys may hold together: each record counts its "
         "fields' memory and 100 bytes more, each Idempotency-Key its key, request line, stored answer and "
         "~1 KiB more; past it the least recently used idle keys are forgotten whole, and a create that would "
-        "make one key hold more than all may gets 409",
+        "make one key alone hold more than the whole budget gets 409",
     )
+    rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
+    rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")
+    retry_after: int = _opt(1, "default Retry-After seconds on /status/429 and /status/503")
+    token_ttl: int = _opt(3600, "lifetime of tokens from POST /oauth/token, in seconds")
+    api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
+    log_level: str = _opt("warning", "uvicorn log level")
 
     def with_changes(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)

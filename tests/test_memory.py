@@ -22,7 +22,6 @@ import pytest
 
 from mock_server.process import spawn
 from mock_server.server import BackgroundServer
-from mock_server.state import MAX_CLIENTS_PER_CONNECTION, Connection, ServerState
 from mock_server.config import Config
 from waiting import wait_until
 
