@@ -9,8 +9,9 @@ has them) and go-httpbin (`--go-httpbin`, or on PATH).
 
 Then the mock server alone runs its worst case for memory at its default limits (a minute or
 more; `--no-memory` skips it): every client key's journal filled with requests whose heads
-are near the head limit, /flaky counter names as long as a head allows, and tens of thousands
-of client keys over a few keep-alive connections. It reports the resident memory after each
+are near the head limit, /flaky counter names as long as a head allows, records and
+Idempotency-Keys as large as a create allows on every key, and tens of thousands of client
+keys over a few keep-alive connections. It reports the resident memory after each
 part, the peak, and what is left after POST /__admin/reset?all=true.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -49,6 +51,7 @@ WORST_HEAD_BYTES = DEFAULTS.max_header_bytes - 256  # near the limit, with room 
 WORST_FLAKY_KEYS = 100
 WORST_FLAKY_NAMES = 1000  # per key: the counters one client key could hold before issue 7
 WORST_KEY_CONNECTIONS, WORST_KEYS_PER_CONNECTION = 8, 5_000
+WORST_CREATES_PER_KEY = 20  # idempotent creates on each of max_clients keys: 20,000 records and stored answers
 WORST_CONNECTIONS = 16
 WORST_ABORT_MIB = 8192  # stop the load there: an unbounded server must not take the machine down
 
@@ -305,6 +308,20 @@ def _flaky_requests(target: Target) -> Iterator[bytes]:
             yield _large_head("GET", f"/flaky?fail=0&name={name}", target, f"memory-{key}", pad_query=True)
 
 
+def _create_requests(target: Target) -> Iterator[bytes]:
+    """WORST_CREATES_PER_KEY idempotent POST /repos on each of max_clients keys, round robin: each
+    record with its text fields at their longest (in 4-byte characters, which Python stores widest),
+    each Idempotency-Key remembering a request line as long as a head allows."""
+    for number in range(WORST_CREATES_PER_KEY):
+        for key in range(DEFAULTS.max_clients):
+            body = json.dumps({
+                "name": f"repo-{number}-".ljust(100, "r"), "owner": "memory-owner",
+                "description": "\U0001f4be" * 300, "language": "\U0001f40d" * 40,
+            }).encode()
+            headers = f"Content-Type: application/json\r\nIdempotency-Key: create-{number}\r\nContent-Length: {len(body)}\r\n"
+            yield _large_head("POST", "/repos?memory=1", target, f"memory-{key}", headers, pad_query=True) + body
+
+
 def _many_keys_requests(target: Target, connection: int) -> Iterator[bytes]:
     """WORST_KEYS_PER_CONNECTION different client keys of the longest allowed length, for one connection."""
     for number in range(WORST_KEYS_PER_CONNECTION):
@@ -337,6 +354,10 @@ async def worst_case_for_memory(target: Target) -> None:
         # A server may refuse a counter name over its bound (a 4xx); that keeps memory bounded too.
         (f"+ {WORST_FLAKY_KEYS * WORST_FLAKY_NAMES:,} /flaky names",
          lambda: drive(address, _flaky_requests(target), WORST_CONNECTIONS, lambda status: status < 500, tally)),
+        # Past --state-bytes a create may be refused (409, 503) rather than stored.
+        (f"+ {DEFAULTS.max_clients * WORST_CREATES_PER_KEY:,} records and Idempotency-Keys",
+         lambda: drive(address, _create_requests(target), WORST_CONNECTIONS, lambda status: status in (201, 409, 503),
+                       tally)),
         (f"+ {many_keys:,} keys on {WORST_KEY_CONNECTIONS} connections",
          lambda: asyncio.gather(*(drive(address, _many_keys_requests(target, connection), 1,
                                         lambda status: status == 204, tally)
