@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract import CLIENT_KEY_HEADER, DEFAULT_PORT, PORT_VARIABLE, SERVICE, URL_VARIABLE
+from mock_server.contract import CLIENT_KEY_HEADER, DEFAULT_PORT, INSTANCE_HEADER, PORT_VARIABLE, SERVICE, URL_VARIABLE
 from mock_server.process import spawn
 
 from .ports import listener
@@ -67,10 +67,8 @@ def ensure() -> str:
     where = _where()
     url, started = _find_or_start()
     if started and where in _answered:
-        # Printed, not warned: one plain line in the cell's output, on every restart (a warning
-        # would add the helper's file and line, and Python shows each warning only once).
-        print(f"{RESTARTED} (the one at {url} had stopped, and a new one was started; its log: {log_path()})",
-              file=sys.stderr)
+        _say_restarted(f"the one at {url} had stopped, and a new one was started; its log: {log_path()}")
+        _instances.pop(where, None)  # the new server's first answer is not news
     _healthy[where] = url
     _answered.add(where)
     return url
@@ -81,6 +79,25 @@ def ensure() -> str:
 _healthy: dict[tuple[str, str], str] = {}
 # Where a server answered this process before: a server started there now is a restart.
 _answered: set[tuple[str, str]] = set()
+# The run of the server (its INSTANCE_HEADER) that last answered an admin call, per setting: another
+# value means someone else (another notebook, `make lab`) restarted it since.
+_instances: dict[tuple[str, str], str] = {}
+
+
+def _say_restarted(how: str) -> None:
+    # Printed, not warned: one plain line in the cell's output, on every restart (a warning
+    # would add the helper's file and line, and Python shows each warning only once).
+    print(f"{RESTARTED} ({how})", file=sys.stderr)
+
+
+def _note_instance(base: str, instance: str | None) -> None:
+    """Say once when the server at `base` is not the run that answered this process before."""
+    where = _where()
+    known = _instances.get(where)
+    if instance is not None and known is not None and instance != known:
+        _say_restarted(f"the server at {base} is a new one since this notebook last asked it")
+    if instance is not None:
+        _instances[where] = instance
 
 
 def _where() -> tuple[str, str]:
@@ -188,6 +205,7 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
     request = urllib.request.Request(url, data, headers, method=method)
     try:
         with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
+            _note_instance(base, response.headers.get(INSTANCE_HEADER))
             return json.load(response)
     except urllib.error.HTTPError as exc:
         raise MockServerError(f"{method} /__admin/{path} failed: {exc.code} {exc.read().decode()}") from None

@@ -19,5 +19,8 @@ CLIENT_KEY_DESCRIPTION = (
     f"{CLIENT_KEY_RULE}; {CLIENT_KEY_ONCE}"
 )
 
+# On every /__admin/ answer: which run of the server answered. A new value means the server was
+# restarted, and what it recorded is gone (course.server says so).
+INSTANCE_HEADER = "X-Mock-Server-Instance"
 SERVICE = "http-clients-course mock server"  # what /__admin/health calls itself
 READY_PREFIX = "mock server ready at "  # the one line the server prints, once it listens

@@ -12,6 +12,7 @@ import gc
 import hashlib
 import random
 import re
+import secrets
 import sys
 import time
 from collections import OrderedDict, deque
@@ -430,6 +431,7 @@ class ServerState:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.instance = secrets.token_hex(8)  # names this run of the server (contract.INSTANCE_HEADER)
         self.clients: OrderedDict[str, ClientState] = OrderedDict()
         self.epochs = 0
         self.started = time.monotonic()

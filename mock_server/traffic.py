@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import describe
-from .contract import CLIENT_KEY_HEADER
+from .contract import CLIENT_KEY_HEADER, INSTANCE_HEADER
 from .errors import ApiError, error_response
 from .responses import RETRY_AFTER_CODES
 from .state import Chaos, ClientState, Connection, JournalEntry, ServerState, parse_client_key
@@ -93,7 +93,14 @@ class TrafficMiddleware:
             if body is None:
                 return  # the client left halfway through sending its body
             receive = _replay(body, receive)
-        await self.app(scope, receive, send)
+        instance = (INSTANCE_HEADER.lower().encode(), self.state.instance.encode())
+
+        async def send_with_instance(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), instance]
+            await send(message)
+
+        await self.app(scope, receive, send_with_instance)
 
     def open_entry(
         self, scope: Scope, client: ClientState, connection: Connection | None, started: float

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from course import server
+from mock_server.process import spawn
 
 
 def free_port() -> int:
@@ -139,6 +141,24 @@ def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port:
     assert notice.startswith(server.RESTARTED) and url in notice and notice.count("\n") == 1, "...and says so"
     assert len(spawned) == 2
     assert server.journal(key) == [] and server.ensure() == url
+    assert capsys.readouterr().err == "", "once per restart, not on every call"
+
+
+def test_a_server_restarted_by_someone_else_is_noticed_once(own_port: int, spawned: list, key: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    url = server.ensure()
+    requests.get(f"{url}/get", headers={"X-Client-Key": key}, timeout=5)
+    assert len(server.journal(key)) == 1
+    spawned[0].terminate()
+    spawned[0].wait(10)
+    replacement, replacement_url = spawn(port=own_port, log=tmp_path / "replacement.log")  # as another notebook would
+    spawned.append(replacement)
+    assert replacement_url == url
+
+    assert server.journal(key) == []
+    notice = capsys.readouterr().err
+    assert notice.startswith(server.RESTARTED) and url in notice and notice.count("\n") == 1
+    assert server.journal(key) == [] and server.stats(key)["requests"] == 0
     assert capsys.readouterr().err == "", "once per restart, not on every call"
 
 
