@@ -125,13 +125,19 @@ def test_a_program_that_takes_connections_and_never_answers_is_named(own_port: i
     assert f"Stop it (`kill {os.getpid()}`)" in message and "MOCK_SERVER_PORT=8766" in message
 
 
-def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port: int, spawned: list, key: str,
-                                                                       capsys: pytest.CaptureFixture) -> None:
+def started_then_killed(spawned: list, key: str) -> str:
+    """The URL of a server that course.server started and that journaled one request of `key`, now killed."""
     url = server.ensure()
     requests.get(f"{url}/get", headers={"X-Client-Key": key}, timeout=5)
     assert len(server.journal(key)) == 1
     spawned[0].kill()
     spawned[0].wait(10)
+    return url
+
+
+def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port: int, spawned: list, key: str,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    url = started_then_killed(spawned, key)
 
     with pytest.raises(server.MockServerError, match="is gone .* what it recorded went with it.*first cell again"):
         server.journal(key)
@@ -146,11 +152,7 @@ def test_a_server_that_died_is_reported_then_restarted_with_one_notice(own_port:
 
 def test_a_server_restarted_by_someone_else_is_noticed_once(own_port: int, spawned: list, key: str, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture) -> None:
-    url = server.ensure()
-    requests.get(f"{url}/get", headers={"X-Client-Key": key}, timeout=5)
-    assert len(server.journal(key)) == 1
-    spawned[0].terminate()
-    spawned[0].wait(10)
+    url = started_then_killed(spawned, key)
     replacement, replacement_url = spawn(port=own_port, log=tmp_path / "replacement.log")  # as another notebook would
     spawned.append(replacement)
     assert replacement_url == url
