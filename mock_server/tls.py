@@ -40,8 +40,9 @@ from .contract import TLS_PORT_OFFSET
 from .state import Connection, ServerState
 
 CERTIFICATE_NAMES = ("127.0.0.1", "::1", "localhost")
-# Names a client may ask for in its TLS hello (clients send no SNI for an IP address).
-SNI_NAMES = {"localhost"}
+# Names a client may ask for in its TLS hello. RFC 6066 has no SNI for an IP address, and most
+# clients send none for one, but some (wrk) send the address itself.
+SNI_NAMES = set(CERTIFICATE_NAMES)
 CA_FILE = "ca.pem"
 TLS_RECORD_HANDSHAKE = 0x16  # the first byte of every TLS ClientHello
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
