@@ -29,7 +29,7 @@ from .app import create_app
 from .config import Config, describe
 from .contract import READY_PREFIX
 from .state import ServerState
-from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls
+from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls, head_too_large
 
 # How long a refused connection keeps draining what the client still sends, so that the
 # client reads our 431 or 408 instead of a connection reset.
@@ -173,15 +173,7 @@ class TrackedProtocol(HttpToolsProtocol):
 
     def _reject_head(self, size: int) -> None:
         self.mock_state.rejected_heads += 1
-        self._refuse(
-            b"431 Request Header Fields Too Large",
-            {
-                "error": "header_too_large",
-                "message": f"the request line and headers are {size}+ bytes; the limit is "
-                f"{self.head_limit} (the server's {describe('max_header_bytes')})",
-                "limit": self.head_limit,
-            },
-        )
+        self._refuse(b"431 Request Header Fields Too Large", head_too_large(size, self.head_limit))
 
     def _refuse(self, status: bytes, error: dict[str, Any]) -> None:
         """Answer `error` and close, after draining what the client still sends for a moment."""

@@ -85,10 +85,17 @@ class ConnectionServing:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         app = self.app
+        limit = self.state.config.max_header_bytes
 
         async def with_connection(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http":
                 scope["mock.connection"] = connection
+                # hypercorn limits only a head that arrives in pieces; hold every head to the HTTP port's limit.
+                size = head_size(scope)
+                if size > limit:
+                    self.state.rejected_heads += 1
+                    await _send_json(send, 431, head_too_large(size, limit))
+                    return
             await app(scope, receive, send)
 
         try:
@@ -137,6 +144,29 @@ class Certificates:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def head_size(scope: Any) -> int:
+    """A request head's size as both ports count it: its target, and each header with 4 bytes more."""
+    target = len(scope["raw_path"]) + (len(scope["query_string"]) + 1 if scope["query_string"] else 0)
+    return target + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
+def head_too_large(size: int, limit: int) -> dict[str, Any]:
+    """The 431 error body, on either port."""
+    return {
+        "error": "header_too_large",
+        "message": f"the request line and headers are {size}+ bytes; the limit is {limit} "
+        f"(the server's {describe('max_header_bytes')})",
+        "limit": limit,
+    }
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    content = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
 
 
 def _check_server_name(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> int | None:

@@ -268,3 +268,18 @@ def test_the_ready_line_names_the_https_port_and_the_ca(tmp_path: Path) -> None:
 def test_bad_tls_ports_are_refused_with_a_message(args: list[str], error: str) -> None:
     result = subprocess.run([sys.executable, "-m", "mock_server", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and error in result.stderr
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["HTTP/1.1", "HTTP/2"])
+def test_a_head_over_the_limit_gets_the_same_431_on_the_https_port(
+    http2: bool, base_url: str, tls: dict[str, str], trusting: ssl.SSLContext, key: str
+) -> None:
+    big = {"X-Client-Key": key, "X-Padding": "a" * 20_000}
+    with httpx.Client(http2=http2, verify=trusting, timeout=10) as client:
+        over_tls = client.get(f"{tls['url']}/get", headers=big)
+    plain = httpx.get(f"{base_url}/get", headers=big, timeout=10)
+    assert over_tls.status_code == plain.status_code == 431
+    assert over_tls.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+    assert over_tls.json()["error"] == "header_too_large"
+    assert over_tls.json()["message"].split("; ")[1] == plain.json()["message"].split("; ")[1] == \
+        "the limit is 16384 (the server's --max-header-bytes)"
