@@ -36,7 +36,7 @@ from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config as HypercornConfig
 
 from .config import AUTO, Config, describe
-from .contract import TLS_PORT_OFFSET
+from .contract import TLS_PORT_OFFSET, TLS_PORT_VARIABLE
 from .state import Connection, ServerState
 
 CERTIFICATE_NAMES = ("127.0.0.1", "::1", "localhost")
@@ -303,7 +303,7 @@ def bind_tls(config: Config) -> socket.socket | None:
         raise SystemExit(
             f"mock server cannot listen for HTTPS on {config.host}:{port}: {exc.strerror}. "
             f"Is another server already running there? Pick another port with {describe('tls_port')} "
-            "(0 turns HTTPS off)."
+            f"(`make lab TLS_PORT=9766`, or `export {TLS_PORT_VARIABLE}=9766`); 0 turns HTTPS off."
         ) from None
     sock.listen(config.backlog)
     sock.set_inheritable(True)
