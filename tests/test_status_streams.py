@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+import ssl
 import time
 from email.utils import parsedate_to_datetime
 
+import h2.exceptions
 import httpx
 import pytest
 
@@ -232,3 +234,20 @@ def test_links_refuses_pages_outside_the_set(client: httpx.Client, path: str, pa
     response = client.get(path)
     assert response.status_code == 400
     assert response.json()["param"] == param and words in response.json()["message"], response.text
+
+
+@pytest.mark.parametrize("scheme", ["https", "h2c"])
+def test_download_cut_over_http2_ends_the_stream_short_at_once(
+    base_url: str, key: str, scheme: str
+) -> None:
+    tls = httpx.get(f"{base_url}/__admin/health", timeout=10).json()["tls"]
+    url, verify = (tls["url"], ssl.create_default_context(cafile=tls["ca"])) if scheme == "https" else (base_url, True)
+    target = f"{url}/download/300000?cut_after=100000"
+    with httpx.Client(http1=False, http2=True, verify=verify, timeout=10, headers={"X-Client-Key": key}) as client:
+        started = time.perf_counter()
+        # httpcore passes h2's own InvalidBodyLengthError on, unwrapped.
+        with pytest.raises(h2.exceptions.InvalidBodyLengthError, match="Expected 300000 bytes, received 100000"):
+            client.get(target)
+        assert time.perf_counter() - started < 5, "the stream ends at once; the client does not wait for a timeout"
+        rest = client.get(target, headers={"Range": "bytes=100000-"})
+        assert rest.http_version == "HTTP/2" and rest.status_code == 206 and len(rest.content) == 200000

@@ -113,12 +113,13 @@ def ranged_response(
 
 
 class CutResponse(Response):
-    """A response whose body stops after `keep` bytes: the head announces the full Content-Length,
-    then the connection is closed, as when a network drops a download halfway.
+    """A response whose body stops after `keep` bytes, short of the Content-Length its head
+    announced, as when a network drops a download halfway.
 
-    It returns without ending the body, so the HTTP/1.1 server closes the connection after the
-    bytes already written (uvicorn logs one line, "ASGI callable returned without completing
-    response"); the client sees fewer bytes than Content-Length promised.
+    Over HTTP/1.1 it returns without ending the body, so the server closes the connection after
+    the bytes already written (uvicorn logs one line, "ASGI callable returned without completing
+    response"). Over HTTP/2 it ends the stream there instead: the client reports the missing
+    bytes, and the connection's other streams carry on.
     """
 
     def __init__(self, chunks: Iterator[bytes], keep: int, status: int, headers: dict[str, str], media_type: str) -> None:
@@ -137,6 +138,10 @@ class CutResponse(Response):
             piece = chunk[:left]
             left -= len(piece)
             await send({"type": "http.response.body", "body": piece, "more_body": True})
+        if scope.get("http_version") == "2":
+            # An HTTP/2 stream cannot be left open: end it, short of its Content-Length, which the
+            # client reports as an error; the connection and its other streams carry on.
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -160,8 +165,8 @@ async def bytes_(request: Request, n: int, seed: int | None) -> Response:
     SEED,
     Param("chunk_size", int, default=BLOCK, minimum=1, maximum=1024 * 1024, description="bytes per write"),
     Param("cut_after", int, default=None, minimum=0, maximum="max_bytes",
-          description="send only this many bytes of the body, then close the connection (an interrupted download); "
-          "must be less than nbytes. Only the first `cuts` GET requests of this URL are cut, counted per "
+          description="send only this many bytes of the body, then close the connection (an interrupted download; "
+          "over HTTP/2 the stream ends there, short of its Content-Length); must be less than nbytes. Only the first `cuts` GET requests of this URL are cut, counted per "
           "X-Client-Key and per path and query (POST /__admin/reset starts the count again); later ones are "
           "served whole. A body (or a requested range) no longer than cut_after is sent whole"),
     Param("cuts", int, default=1, minimum=1, maximum=MAX_CUTS,
