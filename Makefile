@@ -8,7 +8,7 @@
 #   make labs     rebuild labs/ from solutions/ (maintainers; FORCE=1 replaces changed labs too)
 #   make bench    measure the mock server, its worst case for memory included (skip it: --no-memory)
 #   make clean    remove .venv, caches and logs (never your work/)
-# Keep your copies elsewhere with WORK=/path. Use another port with PORT=8766, another Python with PYTHON=python3.12, pass options to
+# Keep your copies elsewhere with WORK=/path. Use another port with PORT=8766 (HTTPS: PORT + 1000, or TLS_PORT=9766), another Python with PYTHON=python3.12, pass options to
 # JupyterLab with LAB_ARGS="--no-browser"; compare the
 # mock server with httpbin and go-httpbin in one run:
 # make bench BENCH_ARGS="--httpbin-python /path/to/venv/bin/python --go-httpbin /path/to/go-httpbin".
@@ -20,6 +20,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 export MOCK_SERVER_PORT := $(PORT)
+# The HTTPS (and HTTP/2) port: PORT + 1000 unless TLS_PORT says otherwise.
+ifdef TLS_PORT
+export MOCK_SERVER_TLS_PORT := $(TLS_PORT)
+endif
 export COURSE_WORK := $(WORK)
 
 .PHONY: lab check work test server labs bench clean

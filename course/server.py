@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract import CLIENT_KEY_HEADER, DEFAULT_PORT, INSTANCE_HEADER, PORT_VARIABLE, SERVICE, URL_VARIABLE
+from mock_server.contract import (CLIENT_KEY_HEADER, DEFAULT_CLIENT_KEY, DEFAULT_PORT, INSTANCE_HEADER, PORT_VARIABLE,
+                                  SERVICE, URL_VARIABLE)
 from mock_server.process import spawn
 
 from .ports import listener
@@ -72,6 +73,36 @@ def ensure() -> str:
     _healthy[where] = url
     _answered.add(where)
     return url
+
+
+def ensure_tls() -> str:
+    """The HTTPS base URL (HTTP/1.1 and HTTP/2) of the mock server that ensure() finds or starts.
+
+    Its certificate comes from the course's own CA: trust it with
+    `ssl.create_default_context(cafile=ca_path())`.
+    """
+    return _tls()["url"]
+
+
+def ca_path() -> Path:
+    """The PEM file of the CA that signed the HTTPS port's certificate (made when the server started)."""
+    path = Path(_tls()["ca"])
+    if not path.is_file():
+        raise MockServerError(f"the mock server's CA file {path} is gone (was the temporary directory cleaned?). "
+                              "Restart the server (`make lab` again, or stop it and rerun this) to make a new one.")
+    return path
+
+
+def _tls() -> dict[str, str]:
+    base = ensure()
+    health = _admin("GET", "health", DEFAULT_CLIENT_KEY)
+    if "tls" not in health:
+        raise MockServerError(f"the mock server at {base} is older than this course and has no HTTPS port. "
+                              "Stop it and run this again to start the current one.")
+    if health["tls"] is None:
+        raise MockServerError(f"the mock server at {base} runs without HTTPS (it was started with --tls-port 0). "
+                              "Restart it without that flag.")
+    return health["tls"]
 
 
 # The healthy server's URL, per setting of the variables that choose it: the admin helpers use it
@@ -296,7 +327,8 @@ def run_with_server(cmd: list[str]) -> int:
     if not command:
         raise MockServerError("give a command to run, e.g. `python -m course.server run -- jupyter lab`")
     with running() as url:
-        print(f"mock server: {url}  (API docs: {url}/docs; log: {log_path()})", flush=True)
+        print(f"mock server: {url}  (API docs: {url}/docs; log: {log_path()})\n"
+              f"HTTPS and HTTP/2: {ensure_tls()}  (CA: {ca_path()})", flush=True)
         child = subprocess.Popen(command, env={**os.environ, URL_VARIABLE: url})
         while True:
             try:

@@ -7,12 +7,13 @@ import dataclasses
 import os
 from collections.abc import Sequence
 
-from .config import Config, describe
-from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE
+from .config import AUTO, Config, describe
+from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE, TLS_PORT_OFFSET
 from .server import run
+from .tls import tls_port
 
 # Flags that may be zero; every other number must be positive.
-MAY_BE_ZERO = {"port", "seed", "latency", "jitter", "connect_latency", "retry_after"}
+MAY_BE_ZERO = {"port", "tls_port", "seed", "latency", "jitter", "connect_latency", "retry_after"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,11 +41,19 @@ def config_from(argv: Sequence[str] | None = None) -> Config:
     cli = parser()
     values = vars(cli.parse_args(argv))
     for name, value in values.items():
+        if name == "tls_port" and value == AUTO:
+            continue
         if isinstance(value, (int, float)) and (value < 0 or (value == 0 and name not in MAY_BE_ZERO)):
             cli.error(f"{describe(name)} must be {'at least 0' if name in MAY_BE_ZERO else 'positive'}, got {value}")
-    if values["port"] > 65535:
-        cli.error(f"--port must be at most 65535, got {values['port']}")
-    return Config(**values)
+    for name in ("port", "tls_port"):
+        if values[name] > 65535:
+            cli.error(f"{describe(name)} must be at most 65535, got {values[name]}")
+    config = Config(**values)
+    derived = tls_port(config)
+    if derived is not None and derived > 65535:
+        cli.error(f"--port {config.port} + {TLS_PORT_OFFSET} is past 65535: give {describe('tls_port')} "
+                  "a port of its own, or 0 to turn HTTPS off")
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> None:

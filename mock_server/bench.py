@@ -3,7 +3,9 @@
 Figures: startup to healthy, /get throughput and the server's CPU time per /get, 1000
 concurrent /delay/1 (mean, p99, max; the median of three bursts), delay accuracy at
 100 x /delay/0.2, and peak memory. Throughput uses wrk when it is installed, else a keep-alive
-load generator written with asyncio. Peers are measured the same way when present: httpbin
+load generator written with asyncio. The mock server's HTTPS port is measured too: /get over
+HTTP/1.1 (wrk, else the asyncio generator over TLS) and over HTTP/2, and /get as h2c on the
+HTTP port (both with h2load, from nghttp2, when it is installed). Peers are measured the same way when present: httpbin
 (`--httpbin-python` names a Python that has httpbin and gunicorn; by default this one, if it
 has them) and go-httpbin (`--go-httpbin`, or on PATH).
 
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -43,6 +46,7 @@ ACCURACY_REQUESTS, ACCURACY_DELAY = 100, 0.2
 BURST_TIME_LIMIT = 20.0  # a server that cannot overlap slow requests would take many minutes
 BURST_RUNS = 3  # report the median run: one burst on a shared machine is noisy
 THROUGHPUT_CONNECTIONS = 64
+H2_CONNECTIONS, H2_STREAMS = 8, 8  # HTTP/2 load: as many requests in flight as THROUGHPUT_CONNECTIONS
 
 # The worst case for memory, sized by the server's default limits: every key the client table
 # holds, each with a full journal of the largest heads and bodies the journal keeps.
@@ -62,6 +66,7 @@ class Target:
     command: list[str]
     health_path: str
     port: int = 0
+    tls_port: int | None = None  # set for a target that serves HTTPS ("{tls_port}" in its command)
     process: subprocess.Popen[bytes] | None = None
     results: dict[str, str] = field(default_factory=dict)
 
@@ -77,7 +82,8 @@ def free_port() -> int:
 
 
 def find_targets(args: argparse.Namespace) -> list[Target]:
-    targets = [Target("mock_server", [sys.executable, "-m", "mock_server", "--port", "{port}"], "/__admin/health")]
+    targets = [Target("mock_server", [sys.executable, "-m", "mock_server", "--port", "{port}", "--tls-port", "{tls_port}"],
+                      "/__admin/health", tls_port=0)]
     if args.no_peers:
         return targets
     httpbin_python = args.httpbin_python or (
@@ -95,7 +101,10 @@ def find_targets(args: argparse.Namespace) -> list[Target]:
 def start(target: Target) -> float:
     """Start the target; return the seconds from launch until it answered its health path."""
     target.port = free_port()
-    command = [part.replace("{port}", str(target.port)) for part in target.command]
+    if target.tls_port is not None:
+        target.tls_port = free_port()
+    command = [part.replace("{port}", str(target.port)).replace("{tls_port}", str(target.tls_port))
+               for part in target.command]
     started = time.perf_counter()
     target.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
@@ -155,27 +164,33 @@ def cpu_seconds(pid: int) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def throughput_with_wrk(target: Target, seconds: float) -> tuple[float, int]:
-    """Requests per second and requests answered."""
+def throughput_with_wrk(target: Target, seconds: float, *, https: bool = False) -> tuple[float, int]:
+    """Requests per second and requests answered (wrk does not check certificates)."""
+    url = f"https://127.0.0.1:{target.tls_port}/get" if https else f"http://127.0.0.1:{target.port}/get"
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{THROUGHPUT_CONNECTIONS}", f"-d{seconds:g}s", f"http://127.0.0.1:{target.port}/get"],
+        ["wrk", "-t2", f"-c{THROUGHPUT_CONNECTIONS}", f"-d{seconds:g}s", url],
         capture_output=True, text=True, check=True,
     ).stdout
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), requests  # type: ignore[union-attr]
 
 
-async def throughput_with_asyncio(target: Target, seconds: float) -> tuple[float, int]:
+async def throughput_with_asyncio(target: Target, seconds: float, *, https: bool = False) -> tuple[float, int]:
     """Keep-alive GET /get from many connections for `seconds`; reconnect when the server closes.
 
     Returns requests per second and requests answered."""
-    request = f"GET /get HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\n\r\n".encode()
+    port = target.tls_port if https else target.port
+    request = f"GET /get HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     deadline = time.perf_counter() + seconds
     done = 0
+    unverified = ssl._create_unverified_context() if https else None  # the load, not the trust, is measured
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port, ssl=unverified)
 
     async def worker() -> None:
         nonlocal done
-        reader, writer = await asyncio.open_connection(*target.address)
+        reader, writer = await connect()
         while time.perf_counter() < deadline:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -184,12 +199,38 @@ async def throughput_with_asyncio(target: Target, seconds: float) -> tuple[float
             done += 1
             if re.search(rb"(?i)connection: close", head):
                 writer.close()
-                reader, writer = await asyncio.open_connection(*target.address)
+                reader, writer = await connect()
         writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(THROUGHPUT_CONNECTIONS)))
     return done / (time.perf_counter() - started), done
+
+
+def throughput_with_h2load(url: str, seconds: float) -> float:
+    """HTTP/2 requests per second: h2load, H2_CONNECTIONS connections of H2_STREAMS streams each
+    (prior knowledge for an http:// URL)."""
+    output = subprocess.run(
+        ["h2load", f"-c{H2_CONNECTIONS}", f"-m{H2_STREAMS}", f"-D{seconds:g}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    failed = int(re.search(r"(\d+) failed", output).group(1))  # type: ignore[union-attr]
+    if failed:
+        raise RuntimeError(f"h2load: {failed} requests failed to {url}")
+    return float(re.search(r"([\d.]+) req/s", output).group(1))  # type: ignore[union-attr]
+
+
+def measure_https(target: Target, seconds: float, use_wrk: bool) -> None:
+    """/get over the HTTPS port (HTTP/1.1 and HTTP/2), and as h2c on the HTTP port."""
+    results = target.results
+    rate, _ = (throughput_with_wrk(target, seconds, https=True) if use_wrk
+               else asyncio.run(throughput_with_asyncio(target, seconds, https=True)))
+    results["HTTPS /get HTTP/1.1 (req/s)"] = f"{rate:,.0f}"
+    if shutil.which("h2load") is None:
+        results["HTTPS /get HTTP/2 (req/s)"] = "needs h2load"
+        return
+    results["HTTPS /get HTTP/2 (req/s)"] = f"{throughput_with_h2load(f'https://127.0.0.1:{target.tls_port}/get', seconds):,.0f}"
+    results["/get h2c, HTTP port (req/s)"] = f"{throughput_with_h2load(f'http://127.0.0.1:{target.port}/get', seconds):,.0f}"
 
 
 class _OneRequest(asyncio.Protocol):
@@ -402,6 +443,8 @@ def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> 
         # What the server spent on each request: on a busy machine it moves much less than throughput.
         if cpu_before is not None and cpu_after is not None and requests:
             results["/get server CPU per request (us)"] = f"{(cpu_after - cpu_before) / requests * 1e6:.0f}"
+        if target.tls_port is not None:
+            measure_https(target, seconds, use_wrk)
         runs = []
         for _ in range(BURST_RUNS):
             time.sleep(1.5)  # let the previous load drain
@@ -475,7 +518,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for target in targets:
         print(f"measuring {target.name} ...", flush=True)
         measure(target, args.seconds, use_wrk, worst_case=target is targets[0] and not args.no_memory)
-    report(targets, "wrk (-t2 -c64)" if use_wrk else f"an asyncio load generator ({THROUGHPUT_CONNECTIONS} connections)")
+    generator = "wrk (-t2 -c64)" if use_wrk else f"an asyncio load generator ({THROUGHPUT_CONNECTIONS} connections)"
+    if shutil.which("h2load"):
+        generator += f"; HTTP/2 from h2load (-c{H2_CONNECTIONS} -m{H2_STREAMS})"
+    report(targets, generator)
     return 0
 
 

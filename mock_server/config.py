@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .contract import DEFAULT_PORT, PORT_VARIABLE
+from .contract import DEFAULT_PORT, PORT_VARIABLE, TLS_PORT_OFFSET, TLS_PORT_VARIABLE
 
 MiB = 1024 * 1024
+AUTO = -1  # --tls-port's default: derived from --port
 
 
 def _opt(default: object, help: str, *, env: str | None = None) -> object:
@@ -19,7 +20,15 @@ class Config:
     """Settings for one mock server. `python -m mock_server --help` lists them all."""
 
     host: str = _opt("127.0.0.1", "interface to bind; keep it on loopback")
-    port: int = _opt(DEFAULT_PORT, "TCP port (0 picks a free one)", env=PORT_VARIABLE)
+    port: int = _opt(DEFAULT_PORT, "TCP port (0 picks a free one); it also speaks HTTP/2 to clients that "
+                     "start with it (h2c, prior knowledge)", env=PORT_VARIABLE)
+    tls_port: int = _opt(
+        AUTO,
+        f"HTTPS port, serving HTTP/1.1 and HTTP/2 (ALPN) with certificates from a CA made at start-up: "
+        f"{AUTO} means --port + {TLS_PORT_OFFSET} (a free port when --port is 0), 0 turns HTTPS off",
+        env=TLS_PORT_VARIABLE,
+    )
+    h2_max_streams: int = _opt(1000, "HTTP/2 streams (requests) one connection may have in flight at once")
     seed: int = _opt(0, "seed for every generated value: ids, uuids, bytes, flaky draws")
     latency: float = _opt(0.0, "seconds added to every non-admin response")
     jitter: float = _opt(0.0, "up to this many extra seconds, drawn per request (seeded)")

@@ -5,6 +5,8 @@ Kept free of imports, so anything can read it without loading the server.
 
 DEFAULT_PORT = 8765
 PORT_VARIABLE = "MOCK_SERVER_PORT"  # the port the course uses; the server's --port reads it too
+TLS_PORT_VARIABLE = "MOCK_SERVER_TLS_PORT"  # the HTTPS port, if not the HTTP port + TLS_PORT_OFFSET
+TLS_PORT_OFFSET = 1000
 URL_VARIABLE = "MOCK_SERVER_URL"  # set it to use a server that is already running (the tests do)
 
 CLIENT_KEY_HEADER = "X-Client-Key"  # whose state, counters and journal a request uses
@@ -23,4 +25,4 @@ CLIENT_KEY_DESCRIPTION = (
 # restarted, and what it recorded is gone (course.server says so).
 INSTANCE_HEADER = "X-Mock-Server-Instance"
 SERVICE = "http-clients-course mock server"  # what /__admin/health calls itself
-READY_PREFIX = "mock server ready at "  # the one line the server prints, once it listens
+READY_PREFIX = "mock server ready at "  # the one line the server prints, once it listens (its URL first)

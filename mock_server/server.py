@@ -1,5 +1,9 @@
 """Serving the app: a uvicorn protocol that counts TCP connections, and two ways to run it.
 
+uvicorn serves the HTTP port (HTTP/1.1); a connection there that opens with HTTP/2's preface
+(h2c, prior knowledge) is handed to hypercorn, which also serves the HTTPS port (tls.py), in the
+same event loop.
+
 - `run(config)`: in the foreground (what `python -m mock_server` does);
 - `BackgroundServer(config)`: in a daemon thread, for tests of non-default settings.
 
@@ -25,6 +29,7 @@ from .app import create_app
 from .config import Config, describe
 from .contract import READY_PREFIX
 from .state import ServerState
+from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls, head_too_large
 
 # How long a refused connection keeps draining what the client still sends, so that the
 # client reads our 431 or 408 instead of a connection reset.
@@ -45,9 +50,10 @@ class TrackedProtocol(HttpToolsProtocol):
     the server takes to answer (/delay, /drip, /hang).
     """
 
-    def __init__(self, *args: Any, mock_state: ServerState, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mock_state: ServerState, mock_h2c: ConnectionServing, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mock_state = mock_state
+        self.mock_h2c = mock_h2c
         self.mock_connection = None
         config = mock_state.config
         self.head_limit = config.max_header_bytes
@@ -58,6 +64,7 @@ class TrackedProtocol(HttpToolsProtocol):
         self.in_head = True
         self.head_begun = False  # the parser has the start of a request head, not yet its end
         self.rejected = False
+        self.fresh = True  # nothing received yet: the connection may still turn out to be h2c
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -76,6 +83,11 @@ class TrackedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.rejected:
             return
+        if self.fresh:
+            self.fresh = False
+            if data.startswith(H2_PREFACE[:14]):  # "PRI * HTTP/2.0": no HTTP/1.1 request starts so
+                self._hand_over_h2c(data)
+                return
         if self.in_head:
             self.head_bytes += len(data)
         super().data_received(data)
@@ -115,6 +127,16 @@ class TrackedProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self.in_head, self.head_bytes = True, 0
 
+    def _hand_over_h2c(self, data: bytes) -> None:
+        """Let hypercorn serve this connection as HTTP/2 from here on; uvicorn forgets it."""
+        self._unset_keepalive_if_required()
+        self.connections.discard(self)
+        connection, self.mock_connection = self.mock_connection, None
+        assert connection is not None
+        self.mock_state.switch_protocol(connection, "h2c")
+        self.rejected = True
+        self.mock_h2c.adopt(self.transport, data, connection)
+
     def _start_head_timer(self) -> None:
         if self.head_timer is None:
             self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
@@ -151,15 +173,7 @@ class TrackedProtocol(HttpToolsProtocol):
 
     def _reject_head(self, size: int) -> None:
         self.mock_state.rejected_heads += 1
-        self._refuse(
-            b"431 Request Header Fields Too Large",
-            {
-                "error": "header_too_large",
-                "message": f"the request line and headers are {size}+ bytes; the limit is "
-                f"{self.head_limit} (the server's {describe('max_header_bytes')})",
-                "limit": self.head_limit,
-            },
-        )
+        self._refuse(b"431 Request Header Fields Too Large", head_too_large(size, self.head_limit))
 
     def _refuse(self, status: bytes, error: dict[str, Any]) -> None:
         """Answer `error` and close, after draining what the client still sends for a moment."""
@@ -174,14 +188,36 @@ class TrackedProtocol(HttpToolsProtocol):
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+    """uvicorn's server, which also starts and stops the HTTPS listener in its event loop."""
+
+    def __init__(
+        self, config: uvicorn.Config, state: ServerState, hypercorn: ConnectionServing,
+        tls_sock: socket.socket | None, http_url: str, on_ready: Callable[[], None],
+    ) -> None:
         super().__init__(config)
+        self.state = state
+        self.hypercorn = hypercorn
+        self.tls_sock = tls_sock
+        self.http_url = http_url
+        self.tls: TlsListener | None = None
         self.on_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if not self.should_exit:
-            self.on_ready()
+        if self.should_exit:
+            return
+        if self.tls_sock is not None:
+            self.tls = TlsListener(self.tls_sock, self.hypercorn, self.http_url)
+            self.tls.start()
+            self.state.tls = {"url": self.tls.url, "ca": str(self.tls.certificates.ca_path)}
+        self.on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.tls is not None:
+            await self.tls.close()
+        else:
+            await self.hypercorn.close()  # h2c connections on the HTTP port
+        await super().shutdown(sockets)
 
 
 def bind(config: Config) -> socket.socket:
@@ -202,9 +238,11 @@ def bind(config: Config) -> socket.socket:
     return sock
 
 
-def _uvicorn_server(config: Config, on_ready: Callable[[], None]) -> _Server:
+def _uvicorn_server(config: Config, sock: socket.socket, on_ready: Callable[[ServerState], None]) -> _Server:
     app = create_app(config)
-    protocol = functools.partial(TrackedProtocol, mock_state=app.state.mock)
+    state = app.state.mock
+    hypercorn = ConnectionServing(app, state)
+    protocol = functools.partial(TrackedProtocol, mock_state=state, mock_h2c=hypercorn)
     uv_config = uvicorn.Config(
         app,
         http=protocol,  # type: ignore[arg-type]
@@ -217,7 +255,7 @@ def _uvicorn_server(config: Config, on_ready: Callable[[], None]) -> _Server:
         proxy_headers=False,  # every client is on loopback; never trust X-Forwarded-For
         log_level=config.log_level,
     )
-    return _Server(uv_config, on_ready)
+    return _Server(uv_config, state, hypercorn, bind_tls(config), base_url(sock), lambda: on_ready(state))
 
 
 def base_url(sock: socket.socket) -> str:
@@ -238,12 +276,19 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def ready_line(state: ServerState, url: str) -> str:
+    """What the server prints once it listens: its URL first (process.spawn reads it), then HTTPS."""
+    line = f"{READY_PREFIX}{url}  (API docs: {url}/docs)"
+    if state.tls is not None:
+        line += f"  HTTPS and HTTP/2 at {state.tls['url']}, trusting the CA in {state.tls['ca']}"
+    return line
+
+
 def run(config: Config) -> None:
     """Serve in the foreground until interrupted; print the ready line once listening."""
     raise_open_file_limit()
     sock = bind(config)
-    url = base_url(sock)
-    server = _uvicorn_server(config, lambda: print(f"{READY_PREFIX}{url}  (API docs: {url}/docs)", flush=True))
+    server = _uvicorn_server(config, sock, lambda state: print(ready_line(state, base_url(sock)), flush=True))
     # The journal keeps many small objects alive, so with the default thresholds the garbage
     # collector runs full collections often, and each one stalls every request in flight.
     # Freeze what startup made and collect less often; every store is bounded anyway.
@@ -260,7 +305,7 @@ class BackgroundServer:
         self.ready = threading.Event()
         self.sock = bind(config)
         self.url = base_url(self.sock)
-        self.server = _uvicorn_server(config, self.ready.set)
+        self.server = _uvicorn_server(config, self.sock, lambda state: self.ready.set())
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> str:
@@ -269,7 +314,14 @@ class BackgroundServer:
             raise RuntimeError("mock server thread did not start within 10 s")
         return self.url
 
+    @property
+    def tls(self) -> dict[str, str] | None:
+        """The HTTPS listener's url and CA file, once it listens (None when it is off)."""
+        return self.server.state.tls
+
     def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+        if self.server.tls_sock is not None:
+            self.server.tls_sock.close()

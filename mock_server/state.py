@@ -119,7 +119,8 @@ class JournalEntry:
     """One request as the server saw it. Stored raw; rendered to JSON only when read."""
 
     __slots__ = (
-        "id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration", "size"
+        "id", "at", "method", "path", "query", "headers", "body", "body_size", "status", "connection", "duration", "size",
+        "scheme", "http_version",
     )
 
     def __init__(self, id: int, at: float, scope: dict[str, Any], connection: int | None) -> None:
@@ -135,6 +136,8 @@ class JournalEntry:
         self.connection = connection
         self.duration: float | None = None
         self.size = 0  # bytes charged to the journal budget while the entry is in its journal
+        self.scheme: str = scope["scheme"]
+        self.http_version: str = scope["http_version"]
 
     def header_pairs(self) -> list[tuple[bytes, bytes]]:
         if not self.headers:
@@ -154,6 +157,8 @@ class JournalEntry:
             "body_truncated": self.body_size > body_limit,
             "status": self.status,
             "connection": self.connection,
+            "scheme": self.scheme,
+            "http_version": self.http_version,
             "at": round(self.at, 4),
             "duration": None if self.duration is None else round(self.duration, 4),
         }
@@ -350,6 +355,7 @@ class ClientState:
         self.statuses: dict[int, int] = {}
         self.connections = 0
         self.connections_open = 0
+        self.protocols: dict[str, int] = {}  # connections opened, by ALPN protocol id (Connection.protocol)
         self.in_flight = 0
         self.max_in_flight = 0
         self.chaos: Chaos | None = None
@@ -389,18 +395,24 @@ class ClientState:
             "statuses": {str(code): n for code, n in sorted(self.statuses.items())},
             "connections_opened": self.connections,
             "connections_open": self.connections_open,
+            "connections_by_protocol": dict(sorted(self.protocols.items())),
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
         }
 
 
 class Connection:
-    """One TCP connection, as the HTTP protocol reports it."""
+    """One TCP connection, as the HTTP protocol reports it.
 
-    __slots__ = ("id", "requests", "clients", "lost")
+    Its `protocol` is the ALPN id of what it speaks: "http/1.1" (on either port), "h2" (HTTP/2
+    over TLS) or "h2c" (HTTP/2 over cleartext TCP, with prior knowledge).
+    """
 
-    def __init__(self, id: int) -> None:
+    __slots__ = ("id", "protocol", "requests", "clients", "lost")
+
+    def __init__(self, id: int, protocol: str) -> None:
         self.id = id
+        self.protocol = protocol
         self.requests = 0  # non-admin requests served so far
         # key -> (client epoch, that client's number for it); at most MAX_CLIENTS_PER_CONNECTION keys
         self.clients: dict[str, tuple[int, int]] = {}
@@ -444,6 +456,10 @@ class ServerState:
         self.rejected_heads = 0
         self.head_timeouts = 0  # connections closed with a 408: the request head took too long
         self.idle_timeouts = 0  # connections closed because they sent nothing
+        self.protocols: dict[str, int] = {}  # connections opened, by Connection.protocol
+        self.tls_plain_refused = 0  # connections to the HTTPS port that sent plain HTTP (400)
+        self.tls_handshakes_failed = 0  # refused or abandoned TLS handshakes
+        self.tls: dict[str, str] | None = None  # the HTTPS listener's url and CA file, once it listens
         self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
@@ -494,11 +510,18 @@ class ServerState:
         self.sessions.clear()
         give_memory_back()
 
-    def open_connection(self) -> Connection:
+    def open_connection(self, protocol: str = "http/1.1") -> Connection:
         self.connections_opened += 1
         self.connections_open += 1
         self.max_connections_open = max(self.max_connections_open, self.connections_open)
-        return Connection(self.connections_opened)
+        self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
+        return Connection(self.connections_opened, protocol)
+
+    def switch_protocol(self, connection: Connection, protocol: str) -> None:
+        """`connection` turned out to speak `protocol` (h2c) before it served any request."""
+        self.protocols[connection.protocol] -= 1
+        self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
+        connection.protocol = protocol
 
     def close_connection(self, connection: Connection) -> None:
         self.connections_open -= 1
@@ -522,6 +545,7 @@ class ServerState:
                 del connection.clients[client.key]  # a reset key: count it again as the newest
             client.connections += 1
             client.connections_open += 1
+            client.protocols[connection.protocol] = client.protocols.get(connection.protocol, 0) + 1
             seen = connection.clients[client.key] = (client.epoch, client.connections)
         return seen[1]
 
@@ -541,6 +565,9 @@ class ServerState:
             "connections_opened": self.connections_opened,
             "connections_open": self.connections_open,
             "max_connections_open": self.max_connections_open,
+            "connections_by_protocol": dict(sorted(self.protocols.items())),
+            "tls_plain_http_refused": self.tls_plain_refused,
+            "tls_handshakes_failed": self.tls_handshakes_failed,
             "rejected_request_heads": self.rejected_heads,
             "head_timeouts": self.head_timeouts,
             "idle_timeouts": self.idle_timeouts,

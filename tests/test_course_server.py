@@ -30,6 +30,7 @@ def free_port() -> int:
 def own_port(monkeypatch: pytest.MonkeyPatch) -> int:
     """A free port as the course's port, with no MOCK_SERVER_URL: as on a learner's machine."""
     port = free_port()
+    monkeypatch.setenv("MOCK_SERVER_TLS_PORT", str(free_port()))  # port + 1000 may be taken, or past 65535
     monkeypatch.delenv("MOCK_SERVER_URL", raising=False)
     monkeypatch.setenv("MOCK_SERVER_PORT", str(port))
     return port

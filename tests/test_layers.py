@@ -22,6 +22,7 @@ LAYERS = [
     {"routes"},
     {"docs"},
     {"app"},
+    {"tls"},
     {"server"},
     {"__main__", "bench"},
 ]

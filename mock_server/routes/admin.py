@@ -21,8 +21,9 @@ from ..state import Chaos, ClientState, client_key, server_state
 
 group = Group("Admin", "Inspect and control the server: journal, statistics, reset, chaos.")
 # The counts' names are listed in the docstrings; each is a number unless it says otherwise.
+BY_NAME = {"type": "object", "additionalProperties": {"type": "integer"}}
 COUNTS = {JSON: {"type": "object", "additionalProperties": {"type": "number"}, "properties": {
-    "client_key": {"type": "string"}, "statuses": {"type": "object", "additionalProperties": {"type": "integer"}}}}}
+    "client_key": {"type": "string"}, "statuses": BY_NAME, "connections_by_protocol": BY_NAME}}}
 JOURNAL = {JSON: {"type": "object", "required": ["count", "requests"], "properties": {
     "count": {"type": "integer", "minimum": 0},
     "requests": {"type": "array", "items": {"type": "object", "required": ["id", "method", "path", "status"]}}}}}
@@ -42,11 +43,18 @@ def caller(request: Request, *, create: bool = False) -> ClientState:
 
 
 @group.route("/__admin/health", responses={200: {JSON: {
-    "type": "object", "required": ["status", "service", "seed"],
-    "properties": {"status": {"enum": ["ok"]}, "service": {"type": "string"}, "seed": {"type": "integer"}}}}})
+    "type": "object", "required": ["status", "service", "seed", "tls"],
+    "properties": {"status": {"enum": ["ok"]}, "service": {"type": "string"}, "seed": {"type": "integer"},
+                   "tls": {"type": "object", "nullable": True, "required": ["url", "ca"], "properties": {
+                       "url": {"type": "string"}, "ca": {"type": "string"}}}}}}})
 async def health(request: Request) -> Response:
-    """Is the server up? (The course helpers probe this.)"""
-    return JSONResponse({"status": "ok", "service": SERVICE, "seed": server_state(request).config.seed})
+    """Is the server up? (The course helpers probe this.)
+
+    `tls` is the HTTPS port's base URL and the path of the CA file its clients must trust
+    (null when --tls-port is 0).
+    """
+    state = server_state(request)
+    return JSONResponse({"status": "ok", "service": SERVICE, "seed": state.config.seed, "tls": state.tls})
 
 
 @group.route(
@@ -84,7 +92,8 @@ async def requests(
 
 @group.route("/__admin/stats", responses={200: COUNTS})
 async def stats(request: Request) -> Response:
-    """This client key's counts: requests, statuses, TCP connections used, most requests in flight at once."""
+    """This client key's counts: requests, statuses, TCP connections used (and by protocol: http/1.1, h2, h2c),
+    most requests in flight at once."""
     return JSONResponse(caller(request).stats())
 
 
