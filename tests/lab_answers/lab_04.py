@@ -526,3 +526,162 @@ def make_client() -> httpx.AsyncClient:
 '''),
     ],
 }
+
+ANSWERS[4] = [
+    Wrong("verify=False: HTTP/2 works, and any certificate is accepted", hint="never verify=False", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True, verify=False)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("http2 never enabled: the course CA, but HTTP/1.1", hint="enable HTTP/2 with http2=True", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT,
+                             verify=ssl.create_default_context(cafile=ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("http2=True on the plain http:// port: stays HTTP/1.1 (Pitfall X3)", hint="connect to the HTTPS port", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=BASE, headers=HEADERS, timeout=TIMEOUT, http2=True,
+                             verify=ssl.create_default_context(cafile=ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("h2c with prior knowledge on the plain port: HTTP/2, but no TLS", hint="cleartext h2c, not TLS", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=BASE, headers=HEADERS, timeout=TIMEOUT, http1=False, http2=True)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("a new client per request: HTTP/2, but a connection each", hint="use one make_h2_client() for all of them",
+          code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True,
+                             verify=ssl.create_default_context(cafile=ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async def fetch(path: str) -> dict:
+        async with make_h2_client() as client:
+            return (await client.get(path)).json()
+
+    return await asyncio.gather(*(fetch(path) for path in paths))
+'''),
+    Wrong("one request after another: one connection, one stream at a time", hint="not one after another", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True,
+                             verify=ssl.create_default_context(cafile=ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        return [(await client.get(path)).json() for path in paths]
+'''),
+    Wrong("verify= with the CA's path as a string (deprecated in httpx 0.28, Pitfall X7)", hint="Pitfall X7", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True, verify=str(ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("a retrying transport= beside the client's http2= and verify=, which it then ignores (Pitfall X2)",
+          hint="give them to the transport", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True,
+                             verify=ssl.create_default_context(cafile=ca_path()),
+                             transport=httpx.AsyncHTTPTransport(retries=2))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("the default verify=True: the system's CAs do not know the course's", hint="trust the course's CA", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("a context that checks nothing (CERT_NONE): verify=False by another name", hint="never verify=False",
+          code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    context = ssl.create_default_context(cafile=ca_path())
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True, verify=context)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Wrong("base_url ignored: always the course's HTTPS port", hint="connect to the base_url you are given", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=TLS_BASE, headers=HEADERS, timeout=TIMEOUT, http2=True,
+                             verify=ssl.create_default_context(cafile=ca_path()))
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.json() for response in responses]
+'''),
+    Right("X2 done right: http2= and verify= on a retrying transport; HTTP/2 only (http1=False)", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport(http1=False, http2=True, retries=2,
+                                         verify=ssl.create_default_context(cafile=ca_path()))
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, transport=transport)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    async with make_h2_client() as client:
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    return [response.raise_for_status().json() for response in responses]
+'''),
+    Right("the system's CAs plus the course's, and a semaphore well above the request count", code='''
+def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_path())
+    return httpx.AsyncClient(base_url=base_url, headers=HEADERS, timeout=TIMEOUT, http2=True, verify=context)
+
+
+async def fetch_all_h2(paths: list[str]) -> list[dict]:
+    gate = asyncio.Semaphore(50)
+    async with make_h2_client() as client:
+
+        async def fetch(path: str) -> dict:
+            async with gate:
+                response = await client.get(path)
+            return response.json()
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(fetch(path)) for path in paths]
+    return [task.result() for task in tasks]
+'''),
+]
