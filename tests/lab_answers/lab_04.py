@@ -549,7 +549,8 @@ async def fetch_all_h2(paths: list[str]) -> list[dict]:
         responses = await asyncio.gather(*(client.get(path) for path in paths))
     return [response.json() for response in responses]
 '''),
-    Wrong("http2=True on the plain http:// port: stays HTTP/1.1 (Pitfall X3)", hint="connect to the HTTPS port", code='''
+    Wrong("http2=True on the plain http:// port: stays HTTP/1.1 (Pitfall X3)", hint="connect to the HTTPS port",
+          code='''
 def make_h2_client(base_url: str = TLS_BASE) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=BASE, headers=HEADERS, timeout=TIMEOUT, http2=True,
                              verify=ssl.create_default_context(cafile=ca_path()))
