@@ -217,7 +217,7 @@ def test_a_refused_transfer_coding_closes_the_connection(base_url: str) -> None:
 # Endpoints that declare a JSON body but never parse it: /signed signs the bytes as they came.
 JSON_AS_BYTES = {"/signed"}
 PATH_VALUES = {"id": "1", "path": "deep/path", "code": "200", "seconds": "0", "n": "1", "nbytes": "10",
-               "user": "u", "passwd": "p", "name": "n", "value": "v"}
+               "user": "u", "passwd": "p", "name": "n", "value": "v", "offset": "0"}
 REQUIRED_QUERY = {"url": "/get", "codes": "200"}
 CALM_QUERY = {"/flaky": "fail=0", "/unstable": "failure_rate=0"}  # no failures on purpose
 NEVER_ANSWERS = {"/hang"}  # holds the request until the client leaves

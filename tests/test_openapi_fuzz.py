@@ -86,6 +86,8 @@ def test_the_fuzzed_document_is_the_one_served_and_valid_openapi(fuzz_server: st
 UNSTATED_RULES = {
     "GET /drip": "delay + duration is at most --max-duration",
     "GET /stream/{n}": "n * interval is at most --max-duration",
+    "GET /download/{nbytes}": "cut_after is less than nbytes, and cuts needs cut_after",
+    "GET /links/{n}/{offset}": "offset is less than n",
     "PUT /__admin/chaos": "latency + jitter + connect_latency is at most --max-duration",
     "POST /orders": "user_id names an existing user",
     "PUT /orders/{id}": "user_id names an existing user",
@@ -131,17 +133,27 @@ def client_key(case: schemathesis.Case) -> str:
     return drawn if drawn is not None and not re.fullmatch(CLIENT_KEY_PATTERN, drawn) else next(client_keys)
 
 
+# Operations that cut their body short on request (the parameter named): the connection closes
+# partway through the body, so for a case that asks for it the client's error is the answer.
+CUT_ON_REQUEST = {"GET /download/{nbytes}": "cut_after"}
+
+
 def fuzz(case: schemathesis.Case, fuzz_server: str, connections: requests.Session) -> None:
     """One case: send it, then run every check on the answer."""
     connections.cookies.clear()  # a session cookie one case got must not log in the next
-    case.call_and_validate(
-        base_url=fuzz_server,
-        session=connections,
-        headers={CLIENT_KEY_HEADER: client_key(case)},
-        timeout=10,
-        additional_checks=[not_a_server_bug],
-        excluded_checks=skipped_checks(case.operation),
-    )
+    try:
+        case.call_and_validate(
+            base_url=fuzz_server,
+            session=connections,
+            headers={CLIENT_KEY_HEADER: client_key(case)},
+            timeout=10,
+            additional_checks=[not_a_server_bug],
+            excluded_checks=skipped_checks(case.operation),
+        )
+    except requests.exceptions.ChunkedEncodingError:
+        cut = CUT_ON_REQUEST.get(case.operation.label)
+        if cut is None or (case.query or {}).get(cut) is None:
+            raise
 
 
 # Each operation's Hypothesis test is built as schema.parametrize() builds them (examples, coverage
