@@ -28,10 +28,13 @@ export COURSE_WORK := $(WORK)
 
 .PHONY: lab check work test server labs bench clean
 
-$(INSTALLED): requirements.txt pyproject.toml
+# The kernels of .venv read course/jupyter/ipython_kernel_config.py (it makes exception groups,
+# such as a failed asyncio.TaskGroup, show as errors; see course/exception_groups.py).
+$(INSTALLED): requirements.txt pyproject.toml course/jupyter/ipython_kernel_config.py
 	@$(PYTHON) -c 'import sys; sys.exit(None if sys.version_info >= (3, 11) else "The course needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + ". Run make with PYTHON=python3.12 (or another 3.11+).")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@mkdir -p $(VENV)/etc/ipython && cp course/jupyter/ipython_kernel_config.py $(VENV)/etc/ipython/
 	@touch $@
 
 # JupyterLab shows only work/ and opens lesson 00. Its kernels talk over local sockets (ipc), not

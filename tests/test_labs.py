@@ -387,6 +387,23 @@ def test_a_check_that_passed_on_unsaved_code_says_save_first(fixture_lab: Path) 
     assert result.status == "save first" and "Save the notebook" in result.hint and grading.NOT_DONE in result.hint
 
 
+def test_a_check_that_fails_inside_a_task_group_fails_with_its_own_message(tmp_path: Path) -> None:
+    """IPython 9.18 shows an exception group on stderr only (no error output, so the check would
+    pass), and its kernel never answers when that is the first error of a cell with top-level
+    await. course.exception_groups, which every kernel of .venv loads, reports it as an error."""
+    path = tmp_path / "98_groups_lab.ipynb"
+    nbformat.write(notebook(
+        new_markdown_cell("# Lab 98 · groups"),
+        new_markdown_cell("## Exercise 1 · Fan out"),
+        new_code_cell("import asyncio\n### BEGIN SOLUTION\nanswer = 1\n### END SOLUTION"),
+        check_cell("async def check():\n    assert answer == 2, 'answer should be 2'\n\n"
+                   "async with asyncio.TaskGroup() as group:\n    group.create_task(check())"),
+    ), path)
+    [result] = grading.grade(path, timeout=30)
+    assert (result.status, result.hint) == ("FAIL", "answer should be 2"), (
+        f"graded {result}: is course/jupyter/ipython_kernel_config.py in {sys.prefix}/etc/ipython/? (make copies it there)")
+
+
 def test_a_run_older_than_the_saved_file_is_not_a_reason_to_save(fixture_lab: Path) -> None:
     lab = nbformat.read(fixture_lab, as_version=4)
     saved_at = fixture_lab.stat().st_mtime
