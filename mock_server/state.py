@@ -418,9 +418,11 @@ class Connection:
         self.clients: dict[str, tuple[int, int]] = {}
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set when the client goes
 
-    async def wait_lost(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds; return True as soon as the client disconnects."""
-        if not self.lost.done():
+    async def wait_lost(self, timeout: float, stream_lost: asyncio.Future[None] | None = None) -> bool:
+        """Wait up to `timeout` seconds; return True as soon as the client disconnects (or, over
+        HTTP/2, cancels the request's stream: `stream_lost`)."""
+        signals = [self.lost] if stream_lost is None else [self.lost, stream_lost]
+        if not any(signal.done() for signal in signals):
             loop = asyncio.get_running_loop()
             woken = loop.create_future()
 
@@ -429,13 +431,15 @@ class Connection:
                     woken.set_result(None)
 
             timer = loop.call_later(timeout, wake)
-            self.lost.add_done_callback(wake)
+            for signal in signals:
+                signal.add_done_callback(wake)
             try:
                 await woken
             finally:
                 timer.cancel()
-                self.lost.remove_done_callback(wake)
-        return self.lost.done()
+                for signal in signals:
+                    signal.remove_done_callback(wake)
+        return any(signal.done() for signal in signals)
 
 
 class ServerState:

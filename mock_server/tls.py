@@ -46,6 +46,7 @@ SNI_NAMES = set(CERTIFICATE_NAMES)
 CA_FILE = "ca.pem"
 TLS_RECORD_HANDSHAKE = 0x16  # the first byte of every TLS ClientHello
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+STREAM_QUEUE = 10  # messages of one HTTP/2 request read ahead of the app (hypercorn's max_app_queue_size)
 # hypercorn closes an HTTP/1.1 connection after this many requests; uvicorn sets no such limit.
 KEEP_ALIVE_MAX_REQUESTS = 1_000_000
 
@@ -64,6 +65,36 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     settings.errorlog = logging.getLogger("mock_server.tls")
     settings.accesslog = None
     return settings
+
+
+class StreamWatch:
+    """Reads an HTTP/2 request's messages as they come, so its cancellation (hypercorn's
+    http.disconnect) is known at once, even to a handler that never reads (/delay waits on
+    `lost`). The app reads the same messages from `receive`; STREAM_QUEUE bounds the body
+    read ahead of it, as hypercorn's own queue does."""
+
+    def __init__(self, receive: Any) -> None:
+        self.messages: asyncio.Queue[Any] = asyncio.Queue(STREAM_QUEUE)
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.disconnect: Any = None
+        self.pump = asyncio.get_running_loop().create_task(self._read(receive))
+
+    async def _read(self, receive: Any) -> None:
+        while True:
+            message = await receive()
+            await self.messages.put(message)
+            if message["type"] == "http.disconnect":
+                self.disconnect = message
+                self.lost.set_result(None)
+                return
+
+    async def receive(self) -> Any:
+        if self.disconnect is not None and self.messages.empty():
+            return self.disconnect  # ASGI: every receive after a disconnect is a disconnect
+        return await self.messages.get()
+
+    def close(self) -> None:
+        self.pump.cancel()
 
 
 class ConnectionServing:
@@ -88,15 +119,26 @@ class ConnectionServing:
         limit = self.state.config.max_header_bytes
 
         async def with_connection(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                scope["mock.connection"] = connection
-                # hypercorn limits only a head that arrives in pieces; hold every head to the HTTP port's limit.
-                size = head_size(scope)
-                if size > limit:
-                    self.state.rejected_heads += 1
-                    await _send_json(send, 431, head_too_large(size, limit))
-                    return
-            await app(scope, receive, send)
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            scope["mock.connection"] = connection
+            # hypercorn limits only a head that arrives in pieces; hold every head to the HTTP port's limit.
+            size = head_size(scope)
+            if size > limit:
+                self.state.rejected_heads += 1
+                await _send_json(send, 431, head_too_large(size, limit))
+                return
+            if scope["http_version"] != "2":
+                await app(scope, receive, send)
+                return
+            # An HTTP/2 client may cancel one request and keep the connection: watch its stream.
+            stream = StreamWatch(receive)
+            scope["mock.stream_lost"] = stream.lost
+            try:
+                await app(scope, stream.receive, send)
+            finally:
+                stream.close()
 
         try:
             await TCPServer(ASGIWrapper(with_connection), asyncio.get_running_loop(), self.settings,  # type: ignore[arg-type]

@@ -60,7 +60,7 @@ class TrafficMiddleware:
 
         async def tracked_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                entry.status = 499 if _gone(connection) else message["status"]
+                entry.status = 499 if _gone(scope) else message["status"]
             await send(message)
 
         try:
@@ -81,7 +81,7 @@ class TrafficMiddleware:
                 return
             await self.app(scope, body_receive, tracked_send)
         finally:
-            self.close(entry, client, connection, started)
+            self.close(entry, client, scope, started)
 
     async def serve_untracked(self, scope: Scope, receive: Receive, send: Send, content_length: int, chunked: bool) -> None:
         """An admin or docs request: no journal, no chaos, but a body limit (UNTRACKED_MAX_BODY or --max-body)."""
@@ -143,11 +143,11 @@ class TrafficMiddleware:
         client.journal.add_body(entry, body[: config.journal_body_bytes], len(body))
         return _replay(body, receive)
 
-    def close(self, entry: JournalEntry, client: ClientState, connection: Connection | None, started: float) -> None:
+    def close(self, entry: JournalEntry, client: ClientState, scope: Scope, started: float) -> None:
         """Settle the entry's status and duration, count the status, and end the in-flight mark."""
         if entry.status is None:
             # 499: the client left before any response (nginx's code); else the app failed.
-            entry.status = 499 if _gone(connection) else 500
+            entry.status = 499 if _gone(scope) else 500
         entry.duration = time.monotonic() - started
         client.statuses[entry.status] = client.statuses.get(entry.status, 0) + 1
         client.in_flight -= 1
@@ -212,8 +212,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _gone(connection: Connection | None) -> bool:
-    return connection is not None and connection.lost.done()
+def _gone(scope: Scope) -> bool:
+    """Whether the request's client has left: its connection closed, or (HTTP/2) its stream cancelled."""
+    connection, stream = scope.get("mock.connection"), scope.get("mock.stream_lost")
+    return (connection is not None and connection.lost.done()) or (stream is not None and stream.done())
 
 
 _KEY_HEADER = CLIENT_KEY_HEADER.lower().encode()

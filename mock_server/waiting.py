@@ -14,5 +14,5 @@ async def wait(request: Request, seconds: float) -> None:
     connection = request.scope.get("mock.connection")
     if connection is None:  # served by something other than our protocol: cannot tell
         await asyncio.sleep(seconds)
-    elif await connection.wait_lost(seconds):
+    elif await connection.wait_lost(seconds, request.scope.get("mock.stream_lost")):
         raise ClientDisconnect()

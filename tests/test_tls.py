@@ -283,3 +283,23 @@ def test_a_head_over_the_limit_gets_the_same_431_on_the_https_port(
     assert over_tls.json()["error"] == "header_too_large"
     assert over_tls.json()["message"].split("; ")[1] == plain.json()["message"].split("; ")[1] == \
         "the limit is 16384 (the server's --max-header-bytes)"
+
+
+def test_an_http2_request_cancelled_by_its_client_ends_at_once_and_its_neighbours_carry_on(
+    base_url: str, tls: dict[str, str], trusting: ssl.SSLContext, key: str
+) -> None:
+    async def run() -> httpx.Response:
+        async with httpx.AsyncClient(http2=True, verify=trusting, base_url=tls["url"], headers={"X-Client-Key": key},
+                                     timeout=10) as client:
+            neighbour = asyncio.create_task(client.get("/delay/1", params={"who": "neighbour"}))
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get("/delay/5", params={"who": "cancelled"}), 0.3)
+            return await neighbour
+
+    assert asyncio.run(run()).status_code == 200
+    wait_until(lambda: key_stats(base_url, key)["in_flight"] == 0, "the server finished both requests")
+    entries = httpx.get(f"{base_url}/__admin/requests", headers={"X-Client-Key": key}, timeout=10).json()["requests"]
+    outcome = {entry["query"]: (entry["status"], entry["connection"]) for entry in entries}
+    assert outcome == {"who=neighbour": (200, 1), "who=cancelled": (499, 1)}
+    [cancelled] = [entry for entry in entries if entry["query"] == "who=cancelled"]
+    assert cancelled["duration"] < 2, "the server stopped waiting when the stream was cancelled, not after 5 s"
