@@ -190,7 +190,9 @@ async def ratelimited(
     `window`-long span (a log of arrival times); a refused request waits until the oldest one
     logged leaves the span. algorithm=token: a bucket of `burst` tokens (default `limit`),
     full at first, refilled continuously at limit/window tokens per second; each request takes
-    one. Each (algorithm, limit, window, burst) is a policy with its own state per client key.
+    one. Each (algorithm, limit, window, burst) is a policy with its own state per client key;
+    a key keeps its 200 newest fixed windows and buckets and its 8 newest sliding logs, and
+    POST /__admin/reset starts them all again.
 
     Every answer, 200 or 429, carries RateLimit-Limit (the limit; the burst for a token
     bucket), RateLimit-Remaining, RateLimit-Reset (whole seconds, at least 1: until the window
