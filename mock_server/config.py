@@ -59,8 +59,9 @@ class Config:
         1000,
         "client keys kept in memory; the least recently used idle one is forgotten. Besides its share of "
         "--journal-bytes and of --state-bytes (its records and Idempotency-Keys), each key holds at most "
-        "~130 KiB of counters, random streams and rate-limit windows (200 counters and windows, 16 streams, "
-        "long names digested)",
+        "~210 KiB of counters, random streams, rate-limit windows and sliding-window logs (200 counters and "
+        "windows, 16 streams, 8 logs of at most 1000 arrival times, requests in flight per /concurrency-limited "
+        "limit, long names digested)",
     )
     journal_size: int = _opt(
         200, "requests remembered per client key in /__admin/requests (all keys share --journal-bytes)"

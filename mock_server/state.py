@@ -32,8 +32,12 @@ V = TypeVar("V")
 _CLIENT_KEY = re.compile(CLIENT_KEY_PATTERN)
 REDACTED = "[redacted]"
 # How many named counters or limiter windows one client key may hold (the oldest is forgotten):
-# with names bounded by MAX_NAME_LENGTH, ~35 KiB of counters and ~40 KiB of windows at most.
+# with names bounded by MAX_NAME_LENGTH, ~35 KiB of counters and ~50 KiB of windows at most.
 MAX_ENTRIES_PER_CLIENT = 200
+# How many sliding-window logs one client key may hold (the oldest is forgotten): each is an
+# array of 8-byte arrival times, one per request its limit allows (routes/ratelimit.py caps
+# that limit at 1000), so ~8 KiB each and ~64 KiB at most.
+MAX_SLIDING_LOGS_PER_CLIENT = 8
 # How many random streams one client key may hold: each is a Mersenne Twister state of 2.5 KiB.
 MAX_STREAMS_PER_CLIENT = 16
 # Longest counter or stream name stored as it is; a longer one (a /flaky URL can be 16 KiB) is
@@ -362,6 +366,9 @@ class ClientState:
         self.counters: dict[str, int] = {}
         self.streams: dict[str, random.Random] = {}
         self.windows: dict[str, Any] = {}
+        self.sliding_logs: dict[str, Any] = {}  # at most MAX_SLIDING_LOGS_PER_CLIENT
+        # Requests in flight per /concurrency-limited limit: an entry goes when its count is 0 again.
+        self.in_flight_by_limit: dict[int, int] = {}
         self.records: dict[str, Any] = {}
         self.idempotency: OrderedDict[str, Any] = OrderedDict()  # Idempotency-Key -> its record (idempotency.py)
 

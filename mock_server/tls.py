@@ -74,19 +74,35 @@ class StreamWatch:
     read ahead of it, as hypercorn's own queue does."""
 
     def __init__(self, receive: Any) -> None:
+        loop = asyncio.get_running_loop()
         self.messages: asyncio.Queue[Any] = asyncio.Queue(STREAM_QUEUE)
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self.body_read: asyncio.Future[None] = loop.create_future()  # the client sent all of its body
+        self.discarding = False
         self.disconnect: Any = None
-        self.pump = asyncio.get_running_loop().create_task(self._read(receive))
+        self.pump = loop.create_task(self._read(receive))
 
     async def _read(self, receive: Any) -> None:
         while True:
             message = await receive()
-            await self.messages.put(message)
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                self.body_read.set_result(None)
             if message["type"] == "http.disconnect":
                 self.disconnect = message
                 self.lost.set_result(None)
+            if not self.discarding:
+                await self.messages.put(message)
+            if self.disconnect is not None:
                 return
+
+    async def drain(self, timeout: float) -> None:
+        """Read and drop the rest of the request body (the app is done with it), for at most `timeout` seconds."""
+        if self.body_read.done() or self.lost.done():
+            return
+        self.discarding = True
+        while not self.messages.empty():
+            self.messages.get_nowait()
+        await asyncio.wait([self.body_read, self.lost], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
 
     async def receive(self) -> Any:
         if self.disconnect is not None and self.messages.empty():
@@ -135,8 +151,16 @@ class ConnectionServing:
             # An HTTP/2 client may cancel one request and keep the connection: watch its stream.
             stream = StreamWatch(receive)
             scope["mock.stream_lost"] = stream.lost
+
+            async def send_after_body(message: Any) -> None:
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    # An answer that ends before the request's body has (a 413, say): hypercorn
+                    # forgets the stream, then drops the whole connection on the body's next frame.
+                    await stream.drain(self.state.config.head_timeout)
+                await send(message)
+
             try:
-                await app(scope, stream.receive, send)
+                await app(scope, stream.receive, send_after_body)
             finally:
                 stream.close()
 

@@ -106,7 +106,7 @@ def server(tmp_path: Path) -> Iterator[tuple[int, str]]:
     try:
         # Every code path the workloads use runs once first, so lazy imports and caches are not counted.
         pipelined(url, [head("/status/204", 0), head("/flaky?fail=0", 0), head("/flaky?fail=0&warm=1", 0, b""),
-                        create(0, -1, pad=0)])
+                        create(0, -1, pad=0), head("/ratelimited?algorithm=sliding&limit=1000&window=1", 0, b"")])
         yield process.pid, url
     finally:
         process.terminate()
@@ -139,6 +139,12 @@ WORKLOADS = {
     # Every key creating big records with an Idempotency-Key and a long request line: each key
     # keeps its records, and its last 100 keys with their request lines and answers.
     "idempotent creates": ([create(n % KEYS, n) for n in range(2 * REQUESTS)], 201),
+    # Sliding-window limits at their largest, a new window each time: every key starts log after
+    # log of 1000 arrival times (8 KiB each), of which it keeps its newest few.
+    "sliding logs": (
+        [head(f"/ratelimited?algorithm=sliding&limit=1000&window={1 + n / 4}", n % KEYS, b"") for n in range(2 * REQUESTS)],
+        200,
+    ),
 }
 
 

@@ -96,6 +96,8 @@ UNSTATED_RULES = {
     "POST /response-headers": "each argument's name is a header name (an RFC 9110 token)",
     "GET /cookies/set": "each argument's name is a cookie name (an RFC 6265 token)",
     "GET /cookies/delete": "each argument's name is a cookie name (an RFC 6265 token)",
+    **{f"{method} /ratelimited": "burst needs algorithm=token, and algorithm=sliding allows a limit of at most 1000"
+       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
 }
 
 

@@ -303,3 +303,17 @@ def test_an_http2_request_cancelled_by_its_client_ends_at_once_and_its_neighbour
     assert outcome == {"who=neighbour": (200, 1), "who=cancelled": (499, 1)}
     [cancelled] = [entry for entry in entries if entry["query"] == "who=cancelled"]
     assert cancelled["duration"] < 2, "the server stopped waiting when the stream was cancelled, not after 5 s"
+
+
+def test_an_http2_body_over_the_limit_gets_413_and_the_connection_carries_on(
+    base_url: str, tls: dict[str, str], trusting: ssl.SSLContext, key: str
+) -> None:
+    """The 413 comes before the body has all arrived; hypercorn would drop the connection on the body's
+    next frame, so the server reads the rest of the body first."""
+    limit = Config().max_body  # the session server's
+    with httpx.Client(http2=True, verify=trusting, base_url=tls["url"], headers={"X-Client-Key": key}, timeout=30) as client:
+        too_big = client.post("/post", content=b"x" * (limit + 1))
+        after = client.get("/get")
+    assert (too_big.http_version, too_big.status_code, too_big.json()["error"]) == ("HTTP/2", 413, "body_too_large")
+    assert after.status_code == 200
+    assert key_stats(base_url, key)["connections_by_protocol"] == {"h2": 1}, "both requests went over one connection"

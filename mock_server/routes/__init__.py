@@ -1,6 +1,6 @@
 """Every endpoint group, in the order /docs lists them."""
 
-from . import admin, auth, cookies, echo, ratelimit, redirects, resources, scenarios, status_delay, streams
+from . import admin, auth, capacity, cookies, echo, ratelimit, redirects, resources, scenarios, status_delay, streams
 
 GROUPS = [
     echo.group,
@@ -12,5 +12,6 @@ GROUPS = [
     resources.group,
     scenarios.group,
     ratelimit.group,
+    capacity.group,
     admin.group,
 ]
