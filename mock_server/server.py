@@ -16,7 +16,6 @@ import asyncio
 import functools
 import gc
 import json
-import os
 import socket
 import threading
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from .app import create_app
 from .config import Config, describe
 from .contract import READY_PREFIX
 from .state import ServerState
-from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls, head_too_large
+from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls, head_too_large, listen, url_of
 
 # How long a refused connection keeps draining what the client still sends, so that the
 # client reads our 431 or 408 instead of a connection reset.
@@ -222,20 +221,7 @@ class _Server(uvicorn.Server):
 
 def bind(config: Config) -> socket.socket:
     """A listening socket for `config`, or SystemExit with a message that says what to do."""
-    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
-    if os.name != "nt":  # on Windows this flag would let two servers share the port
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((config.host, config.port))
-    except OSError as exc:
-        sock.close()
-        raise SystemExit(
-            f"mock server cannot listen on {config.host}:{config.port}: {exc.strerror}. "
-            "Is another server already running there? Stop it, or pick another port with --port."
-        ) from None
-    sock.listen(config.backlog)
-    sock.set_inheritable(True)
-    return sock
+    return listen(config.host, config.port, config.backlog, "", "Stop it, or pick another port with --port.")
 
 
 def _uvicorn_server(config: Config, sock: socket.socket, on_ready: Callable[[ServerState], None]) -> _Server:
@@ -259,8 +245,7 @@ def _uvicorn_server(config: Config, sock: socket.socket, on_ready: Callable[[Ser
 
 
 def base_url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return url_of(sock, "http")
 
 
 def raise_open_file_limit() -> None:

@@ -34,6 +34,7 @@ from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config as HypercornConfig
+from starlette.responses import JSONResponse
 
 from .config import AUTO, Config, describe
 from .contract import TLS_PORT_OFFSET, TLS_PORT_VARIABLE
@@ -61,7 +62,6 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     settings.keep_alive_max_requests = KEEP_ALIVE_MAX_REQUESTS
     settings.include_date_header = False  # outputs must not change from run to run
     settings.include_server_header = False
-    settings.backlog = config.backlog
     settings.errorlog = logging.getLogger("mock_server.tls")
     settings.accesslog = None
     return settings
@@ -143,7 +143,7 @@ class ConnectionServing:
             size = head_size(scope)
             if size > limit:
                 self.state.rejected_heads += 1
-                await _send_json(send, 431, head_too_large(size, limit))
+                await JSONResponse(head_too_large(size, limit), 431)(scope, receive, send)
                 return
             if scope["http_version"] != "2":
                 await app(scope, receive, send)
@@ -174,10 +174,9 @@ class ConnectionServing:
         """Take over a connection that began as HTTP/1.1 on uvicorn's port: h2c with prior knowledge."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=2**16)
-        started: list[asyncio.Task[None]] = []
 
         def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            started.append(loop.create_task(self.serve(reader, writer, connection)))
+            loop.create_task(self.serve(reader, writer, connection))  # serve() keeps it in self.tasks
 
         protocol = asyncio.StreamReaderProtocol(reader, connected)
         transport.set_protocol(protocol)
@@ -228,13 +227,6 @@ def head_too_large(size: int, limit: int) -> dict[str, Any]:
     }
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
-    content = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
-    await send({"type": "http.response.body", "body": content})
-
-
 def _check_server_name(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> int | None:
     """Refuse a TLS hello that names a host this server has no certificate for."""
     if name is not None and name.lower() not in SNI_NAMES:
@@ -242,9 +234,10 @@ def _check_server_name(sock: ssl.SSLObject, name: str | None, context: ssl.SSLCo
     return None
 
 
-def tls_url(sock: socket.socket) -> str:
+def url_of(sock: socket.socket, scheme: str) -> str:
+    """The base URL of a listening socket: `http://127.0.0.1:8765`, `https://[::1]:9765`."""
     host, port = sock.getsockname()[:2]
-    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class TlsListener:
@@ -255,7 +248,7 @@ class TlsListener:
         self.serving = serving
         self.state = serving.state
         self.http_url = http_url
-        self.url = tls_url(sock)
+        self.url = url_of(sock, "https")
         self.certificates = Certificates()
         self.context = self.certificates.server_context()
         self.accepting: asyncio.Task[None] | None = None
@@ -359,19 +352,23 @@ def bind_tls(config: Config) -> socket.socket | None:
     port = tls_port(config)
     if port is None:
         return None
-    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
-    if os.name != "nt":
+    return listen(config.host, port, config.backlog, "for HTTPS ",
+                  f"Pick another port with {describe('tls_port')} (`make lab TLS_PORT=9766`, or "
+                  f"`export {TLS_PORT_VARIABLE}=9766`); 0 turns HTTPS off.")
+
+
+def listen(host: str, port: int, backlog: int, what: str, fix: str) -> socket.socket:
+    """A listening socket on host:port, or SystemExit saying that listening `what` failed, and the `fix`."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    if os.name != "nt":  # on Windows this flag would let two servers share the port
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((config.host, port))
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise SystemExit(
-            f"mock server cannot listen for HTTPS on {config.host}:{port}: {exc.strerror}. "
-            f"Is another server already running there? Pick another port with {describe('tls_port')} "
-            f"(`make lab TLS_PORT=9766`, or `export {TLS_PORT_VARIABLE}=9766`); 0 turns HTTPS off."
-        ) from None
-    sock.listen(config.backlog)
+        raise SystemExit(f"mock server cannot listen {what}on {host}:{port}: {exc.strerror}. "
+                         f"Is another server already running there? {fix}") from None
+    sock.listen(backlog)
     sock.set_inheritable(True)
     return sock
 
