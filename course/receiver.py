@@ -50,7 +50,7 @@ class BackgroundApp:
         config = uvicorn.Config(self.app, lifespan="on", log_level=self.log_level, access_log=False,
                                 timeout_graceful_shutdown=STOP_TIMEOUT)
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+        thread = threading.Thread(target=_serve, args=(server, sock), daemon=True,
                                   name=f"receiver-{sock.getsockname()[1]}")
         self._server, self._thread, self._sock = server, thread, sock
         thread.start()
@@ -90,3 +90,11 @@ class BackgroundApp:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Run `server` until it stops; a failed startup ends the thread quietly (uvicorn logged why)."""
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:  # uvicorn's answer to a lifespan startup that failed: start() reports it
+        pass
