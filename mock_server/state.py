@@ -371,6 +371,7 @@ class ClientState:
         self.in_flight_by_limit: dict[int, int] = {}
         self.records: dict[str, Any] = {}
         self.idempotency: OrderedDict[str, Any] = OrderedDict()  # Idempotency-Key -> its record (idempotency.py)
+        self.payments: Any = None  # its payments, refunds and outage window (routes/payments.py), made on first use
 
     def random(self, name: str, *, shared: bool = False) -> random.Random:
         """A seeded random stream this client draws from alone, so other clients cannot shift it.
