@@ -328,7 +328,9 @@ def test_a_lost_answer_over_http2_ends_the_stream_short(base_url: str, key: str)
     headers = {"X-Client-Key": key}
     with httpx.Client(base_url=base_url, http1=False, http2=True, headers=headers, timeout=10) as client:
         outage(client, mode="lost_answer", calls=1)
-        with pytest.raises(h2.exceptions.InvalidBodyLengthError):
+        # httpcore passes h2's error on unwrapped, or as a LocalProtocolError when the head and the stream's end
+        # arrive together (h2 checks the length as it reads the end).
+        with pytest.raises((h2.exceptions.InvalidBodyLengthError, httpx.LocalProtocolError), match="InvalidBodyLength|Expected"):
             post(client, key="h2")
         retry = post(client, key="h2")
         assert retry.http_version == "HTTP/2" and retry.headers["idempotent-replayed"] == "true"

@@ -26,7 +26,8 @@ start, `starts_in` seconds from now. The modes, and where each acts:
   under its Idempotency-Key), then the answer is lost. Without `delay`, the answer's status line
   and headers are sent and the connection is closed before its body (HTTP/2: the stream ends
   short of its Content-Length), so no client gets a usable answer (httpx raises
-  RemoteProtocolError; over HTTP/2, h2's InvalidBodyLengthError). With `delay`, the whole answer
+  RemoteProtocolError; over HTTP/2, h2's InvalidBodyLengthError, which httpx may wrap in a
+  LocalProtocolError). With `delay`, the whole answer
   is sent after `delay` s, and a client with a shorter read timeout gets ReadTimeout.
   The journal shows each such attempt: with the status 201 (or whatever the answer was) when the
   connection was cut, since the server did answer and the payment does exist, which is the point
