@@ -195,9 +195,8 @@ class RawSegmentRoute(Route):
             return super().matches(scope)
         match, child = super().matches({**scope, "path": raw.decode("latin-1"), "root_path": ""})
         if match is not Match.NONE:
-            child["path_params"] = {
-                name: unquote(value) if isinstance(value, str) else value for name, value in child["path_params"].items()
-            }
+            params = child["path_params"]
+            child["path_params"] = {name: unquote(value) if isinstance(value, str) else value for name, value in params.items()}
         return match, child
 
 

@@ -55,10 +55,8 @@ from ..endpoints import Answer, Group, Param
 from ..errors import ApiError, ErrorBody
 from ..reading import JSON, Strict, json_object, validated
 from ..responses import MAX_RETRY_AFTER
-from ..state import ClientState, client_state, server_state
+from ..state import ClientState, client_key, client_state, record_size, server_state
 from ..waiting import wait
-from .admin import caller
-from .resources import record_size
 
 group = Group(
     "Payments",
@@ -78,7 +76,7 @@ MAX_CUSTOMER = 100
 SHOWN_ID = 80  # characters of an unknown id that an error message quotes
 MODES = ("error", "timeout", "slow", "lost_answer")
 MAX_OUTAGE_CALLS = 1000
-MAX_OUTAGE_SECONDS = 60.0
+MIN_OUTAGE_SECONDS, MAX_OUTAGE_SECONDS = 0.01, 60.0
 MAX_STARTS_IN = 60.0
 DEFAULT_ERROR_STATUS = 503
 DEFAULT_SLOW_DELAY = 1.0  # seconds, or the server's --max-duration if that is shorter
@@ -202,7 +200,8 @@ class Extras(Strict):
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="minor units; left out: all that is left")] | None = None
+    amount: Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="minor units; left out: all that is left")] | None = (
+        None)
 
 
 class Payment(BaseModel):
@@ -229,14 +228,23 @@ class Refund(BaseModel):
     currency: str
 
 
+Calls = Annotated[int, Field(ge=1, le=MAX_OUTAGE_CALLS, description="the next N requests from the window's start")]
+Seconds = Annotated[float, Field(ge=MIN_OUTAGE_SECONDS, le=MAX_OUTAGE_SECONDS,
+                                 description="every request in a window of S seconds")]
+StartsIn = Annotated[float, Field(ge=0, le=MAX_STARTS_IN, description="seconds until the window opens")]
+ErrorStatus = Annotated[int, Field(ge=500, le=599, description="mode error only: the status (503)")]
+Delay = Annotated[float, Field(ge=0, description="seconds, at most --max-duration (each mode's default: see above)")]
+RetryAfter = Annotated[int, Field(ge=0, le=MAX_RETRY_AFTER, description="mode error only: Retry-After seconds")]
+
+
 class OutageIn(Strict):
     mode: Literal["error", "timeout", "slow", "lost_answer"]
-    calls: Annotated[int, Field(ge=1, le=MAX_OUTAGE_CALLS, description="the next N requests from the start")] | None = None
-    seconds: Annotated[float, Field(gt=0, le=MAX_OUTAGE_SECONDS, description="every request in an S-second window")] | None = None
-    starts_in: Annotated[float, Field(ge=0, le=MAX_STARTS_IN, description="seconds until the window opens")] = 0.0
-    status: Annotated[int, Field(ge=500, le=599, description="error only: the status (503)")] | None = None
-    delay: Annotated[float, Field(ge=0, description="seconds, at most --max-duration (see the modes)")] | None = None
-    retry_after: Annotated[int, Field(ge=0, le=MAX_RETRY_AFTER, description="error only: Retry-After seconds")] | None = None
+    calls: Calls | None = None
+    seconds: Seconds | None = None
+    starts_in: StartsIn = 0.0
+    status: ErrorStatus | None = None
+    delay: Delay | None = None
+    retry_after: RetryAfter | None = None
 
 
 class OutageOut(BaseModel):
@@ -415,8 +423,10 @@ async def refund_payment(request: Request, payment_id: str) -> Response:
     limit = server_state(request).config.max_records
     if book.refunds >= limit:
         raise _full("refunds", limit)
+    refunded = {**payment, "amount_refunded": payment["amount_refunded"] + amount}
+    client.state_budget.charge(client, record_size(refunded) - record_size(payment))
+    book.payments[payment_id] = refunded
     book.refunds += 1
-    payment["amount_refunded"] += amount
     refund = {"id": f"re_{book.refunds:06d}", "object": "refund", "payment": payment_id, "amount": amount,
               "currency": payment["currency"]}
     return JSONResponse(refund, 201)
@@ -436,10 +446,24 @@ def outage_json(outage: Outage | None, now: float, *, ended: bool = False) -> di
         "seconds": outage.seconds, "starts_in": round(max(0.0, outage.starts - now), 3), "status": outage.status,
         "delay": outage.delay, "retry_after": outage.retry_after,
         "calls_left": None if timed or ended else max(0, (outage.calls or 0) - outage.affected),
-        "seconds_left": round(max(0.0, min(outage.seconds, outage.starts + outage.seconds - now)), 3)  # type: ignore[operator]
-        if timed and not ended else None,
+        "seconds_left": _seconds_left(outage, now) if timed and not ended else None,
         "affected": outage.affected,
     }
+
+
+def known(request: Request) -> ClientState | None:
+    """The state of the client key an admin request is about, if the server has one (looking stores nothing)."""
+    return server_state(request).clients.get(client_key(request))
+
+
+def ledger_of(request: Request) -> Ledger | None:
+    client = known(request)
+    return client.payments if client is not None else None
+
+
+def _seconds_left(outage: Outage, now: float) -> float:
+    assert outage.seconds is not None
+    return round(max(0.0, min(outage.seconds, outage.starts + outage.seconds - now)), 3)
 
 
 def _refuse(name: str, message: str) -> ApiError:
@@ -469,8 +493,8 @@ def new_outage(wanted: OutageIn, max_duration: float, now: float) -> Outage:
 async def admin_payments(request: Request) -> Response:
     """The payments this client key made, as GET /payments lists them, but never struck by an outage nor journaled:
     how many really exist."""
-    client = caller(request)
-    return JSONResponse(_listing(client) if client.payments is not None else {"count": 0, "payments": []})
+    client = known(request)
+    return JSONResponse(_listing(client) if client is not None else {"count": 0, "payments": []})
 
 
 @group.route("/__admin/payments/outage", methods=["PUT"], body={JSON: OutageIn}, responses={200: {JSON: OutageOut}})
@@ -488,21 +512,21 @@ async def put_outage(request: Request) -> Response:
     wanted = OutageIn(**validated(OutageIn, await json_object(request), partial=False))
     now = time.monotonic()
     outage = new_outage(wanted, server_state(request).config.max_duration, now)
-    ledger(caller(request, create=True)).outage = outage
+    ledger(server_state(request).client(client_key(request))).outage = outage
     return JSONResponse(outage_json(outage, now))
 
 
 @group.route("/__admin/payments/outage", responses={200: {JSON: OutageOut}})
 async def get_outage(request: Request) -> Response:
     """This key's outage window: `state` (none, scheduled, active or over), calls or seconds left, requests struck."""
-    book = caller(request).payments
+    book = ledger_of(request)
     return JSONResponse(outage_json(book.outage if book is not None else None, time.monotonic()))
 
 
 @group.route("/__admin/payments/outage", methods=["DELETE"], responses={200: {JSON: OutageOut}})
 async def delete_outage(request: Request) -> Response:
     """End this key's outage window now: the answer is the window as it ended (`state` ended), or `state` none."""
-    book = caller(request).payments
+    book = ledger_of(request)
     outage = book.outage if book is not None else None
     if book is not None:
         book.outage = None
