@@ -437,3 +437,16 @@ def test_the_openapi_document_describes_the_payments_api(client: httpx.Client) -
     assert "Idempotency-Key" in {parameter["name"] for parameter in create["parameters"]}
     assert {"201", "4XX", "5XX"} <= create["responses"].keys()
     assert set(paths[OUTAGE]) == {"get", "put", "delete"}
+
+
+def test_the_course_helpers_set_read_and_end_an_outage(client: httpx.Client, key: str) -> None:
+    from course import server
+
+    window = server.outage(key, mode="error", calls=1, retry_after=1)
+    assert (window["state"], window["calls_left"]) == ("active", 1)
+    assert server.outage(key) == window, "with no fields, the current window"
+    assert post(client).status_code == 503 and post(client).status_code == 201
+    assert [payment["id"] for payment in server.payments(key)] == ["pay_000001"]
+    assert server.end_outage(key)["affected"] == 1 and server.outage(key)["state"] == "none"
+    with pytest.raises(server.MockServerError, match="exactly one of calls"):
+        server.outage(key, mode="error")
