@@ -315,6 +315,15 @@ def test_a_lost_answer_retried_without_a_key_charges_twice(client: httpx.Client)
     assert client.get("/payments").json()["count"] == 2
 
 
+def test_any_answer_can_be_lost(client: httpx.Client) -> None:
+    outage(client, mode="lost_answer", calls=2)
+    for target in ("/payments/pay_000404", "/payments"):
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get(target)
+    seen = client.get("/__admin/requests", params={"method": "GET"}).json()["requests"]
+    assert [(entry["path"], entry["status"]) for entry in seen] == [("/payments/pay_000404", 404), ("/payments", 200)]
+
+
 def test_a_delayed_lost_answer_times_out_and_the_retry_replays(base_url: str, key: str, client: httpx.Client) -> None:
     outage(client, mode="lost_answer", calls=1, delay=1.0)
     impatient = httpx.Client(base_url=base_url, headers={"X-Client-Key": key}, timeout=httpx.Timeout(10, read=0.2))

@@ -287,7 +287,11 @@ async def provider(request: Request, answer: Answer) -> Response:
     if outage.mode == "slow":
         request.scope[SLOW] = outage.delay
         return await answer()
-    return LostAnswer(await answer(), outage.delay)  # lost_answer: handled (and stored) first, then lost
+    try:  # lost_answer: handled (and its answer stored) first, then lost, whatever the answer was
+        handled = await answer()
+    except ApiError as exc:
+        handled = exc.response()
+    return LostAnswer(handled, outage.delay)
 
 
 async def provider_work(request: Request) -> None:
