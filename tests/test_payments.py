@@ -114,7 +114,10 @@ def test_amounts_are_integer_minor_units(client: httpx.Client, what: str, amount
 
 
 def test_the_hint_uses_the_currency_minor_unit(client: httpx.Client) -> None:
-    assert "send 1999 for 1999 jpy" not in post(client, {"amount": 1999.5, "currency": "jpy"}).json()["message"]
+    assert "jpy has 0 decimal places" in post(client, {"amount": 1999.5, "currency": "jpy"}).json()["message"]
+    assert "send 500 for 500 jpy" not in post(client, {"amount": 500.0, "currency": "jpy"}).json()["message"]
+    assert "send 1999 for 19.99 usd" in post(client, {"amount": 19.99, "currency": "xyz"}).json()["message"]
+    assert "usd has 2 decimal places" in post(client, {"amount": 19.999, "currency": "usd"}).json()["message"]
     assert "send 12346 for 12.346 kwd" in post(client, {"amount": 12.346, "currency": "KWD"}).json()["message"]
     missing = post(client, {"currency": "usd"})
     assert missing.json()["error"] == "invalid_amount" and "amount is required" in missing.json()["message"]

@@ -155,9 +155,14 @@ def check_amount(value: Any, currency: str, *, name: str = "amount") -> int:
         sent = float(value)
     what = f"the string {value[:40]!r}" if isinstance(value, str) else repr(value)
     if sent is not None:
+        named = currency if currency in CURRENCIES else "usd"
         instead = int(sent) if sent.is_integer() else round(sent * 10**exponent)
+        if not sent.is_integer() and abs(sent * 10**exponent - instead) > 1e-6:
+            raise invalid_amount(f"amounts are integer minor units, as a JSON integer: {named} has {exponent} decimal "
+                                 f"places, so {sent:g} {named} is not a whole number of its minor units ({EXAMPLE}); "
+                                 f"got {what}", name)
         if 1 <= instead <= MAX_AMOUNT:
-            hint = f"send {instead}" if sent.is_integer() else f"send {instead} for {sent:g} {currency or 'usd'}"
+            hint = f"send {instead}" if sent.is_integer() else f"send {instead} for {sent:g} {named}"
             raise invalid_amount(f"amounts are integer minor units, as a JSON integer: {hint}, not {what}", name)
     raise invalid_amount(f"amounts are integer minor units from 1 to {MAX_AMOUNT}, as a JSON integer: {EXAMPLE}; "
                          f"got {what}", name)
