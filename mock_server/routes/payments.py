@@ -34,7 +34,9 @@ start, `starts_in` seconds from now. The modes, and where each acts:
   of the lesson; with 499 when the client gave up waiting for a delayed answer.
 
 Admin requests are never affected: GET /__admin/payments counts what really exists, even
-during an outage, without showing in the journal.
+during an outage, without showing in the journal. From a notebook: course.server.outage(key,
+**fields) sets a window (with no fields, shows it), end_outage(key) ends it, payments(key)
+lists what exists.
 """
 
 from __future__ import annotations
