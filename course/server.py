@@ -289,6 +289,31 @@ def chaos(key: str, **settings: Any) -> dict[str, Any]:
     return _admin("PUT", "chaos", key, body=settings)
 
 
+def outage(key: str, **fields: Any) -> dict[str, Any]:
+    """Make the payments API fail on purpose for client `key`, and return the window as the server keeps it.
+
+    The fields are those of PUT /__admin/payments/outage: `mode` ("error", "timeout", "slow" or
+    "lost_answer"), exactly one of `calls` (the next N requests to /payments...) or `seconds` (a window
+    of S seconds), and optionally `starts_in`, `delay`, `status` and `retry_after`. A new window
+    replaces the old one. With no fields, the current window (its `state`: none, scheduled, active
+    or over; `calls_left` or `seconds_left`; `affected`, the requests it struck so far).
+    """
+    if not fields:
+        return _admin("GET", "payments/outage", key)
+    return _admin("PUT", "payments/outage", key, body=fields)
+
+
+def end_outage(key: str) -> dict[str, Any]:
+    """End client `key`'s outage window now; returns it as it ended (how many requests it struck)."""
+    return _admin("DELETE", "payments/outage", key)
+
+
+def payments(key: str) -> list[dict[str, Any]]:
+    """The payments client `key` really made, oldest first, read from the admin API: never struck by an
+    outage, and not in the journal."""
+    return _admin("GET", "payments", key)["payments"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     cli = argparse.ArgumentParser(prog="python -m course.server", description=__doc__)
     commands = cli.add_subparsers(dest="command", required=True)

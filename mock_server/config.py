@@ -75,7 +75,8 @@ class Config:
     )
     max_records: int = _opt(
         1000,
-        "records a client key may create in each REST collection (each ~1 KiB at most; all keys share --state-bytes)",
+        "records a client key may create in each REST collection, and payments and refunds in /payments "
+        "(each ~1 KiB at most; all keys share --state-bytes)",
     )
     max_idempotency_keys: int = _opt(
         100, "Idempotency-Keys kept per client key, each with its stored answer (all keys share --state-bytes); "
