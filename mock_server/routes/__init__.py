@@ -1,6 +1,6 @@
 """Every endpoint group, in the order /docs lists them."""
 
-from . import admin, auth, capacity, cookies, echo, ratelimit, redirects, resources, scenarios, status_delay, streams
+from . import admin, auth, capacity, cookies, echo, ratelimit, redirects, resources, scenarios, status_delay, streams, webhooks
 
 GROUPS = [
     echo.group,
@@ -13,5 +13,6 @@ GROUPS = [
     scenarios.group,
     ratelimit.group,
     capacity.group,
+    webhooks.group,
     admin.group,
 ]
