@@ -57,7 +57,9 @@ MAX_GITHUB_SECRET = 256
 MAX_STANDARD_KEY_BYTES = 64
 MAX_ATTEMPTS_IN_FLIGHT_PER_KEY = 10  # so one key's hanging receiver holds few of --webhook-concurrency
 STALE_SECONDS = 600  # how far in the past stale_timestamp signs
-ENTRY_OVERHEAD = 600  # bytes --state-bytes charges a log entry beyond its payload
+# Bytes --state-bytes charges a log entry beyond its payload: the entry and its message (~600),
+# and up to MAX_ATTEMPTS attempts of ~120 each, rounded up.
+ENTRY_OVERHEAD = 2000
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 SIGNATURES = ("standard", "github")
 ORDERS = ("in_order", "reversed", "shuffled")
@@ -359,6 +361,8 @@ class Webhooks:
         self.closed = True
         for task in list(self.tasks):
             task.cancel()
+        for entry in self.log:
+            self._finish(entry, "cancelled")  # and wakes anyone waiting for the log to settle
 
 
 def shuffled(items: list[Any], stream: random.Random) -> list[Any]:

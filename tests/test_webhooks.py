@@ -439,8 +439,8 @@ def test_a_hanging_receiver_stalls_only_its_own_key(hooks: Hooks, other: Hooks, 
     log = other.log()
     answer = httpx.get(f"{base_url}/get", timeout=30)
     mine = hooks.log(settle=0)
-    # The other key's 20 deliveries and an ordinary request were done while this key's first
-    # hanging attempt still held its connection.
+    # The other key's 20 deliveries and an ordinary request were done while this key's hanging
+    # deliveries (the first of them being attempted, none finished) and failing retries went on.
     assert log["settled"] and [entry["state"] for entry in log["deliveries"]] == ["delivered"] * 20
     assert answer.status_code == 200
     assert not mine["settled"]
@@ -633,3 +633,12 @@ def test_shutdown_cancels_deliveries_without_warnings(receiver: str, recorder: R
                 if issubclass(warning.category, ResourceWarning) or "never awaited" in str(warning.message)]
     assert "Task was destroyed" not in caplog.text and "Unclosed" not in caplog.text
     assert server.server.state.deliverer is None
+
+
+def test_the_course_helper_reads_the_log(hooks: Hooks) -> None:
+    from course.server import deliveries
+
+    endpoint = hooks.endpoint()
+    hooks.send(endpoint["id"], ["a"], spacing=0)
+    log = deliveries(hooks.key, settle=5)
+    assert log["settled"] and log["count"] == 1 and log["deliveries"][0]["state"] == "delivered"
