@@ -106,6 +106,10 @@ def check_url(url: str) -> str:
         raise refuse("give the receiver's port, e.g. http://127.0.0.1:8000/webhooks")
     if parts.fragment:
         raise refuse("a fragment (#...) is never sent; leave it out")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise refuse(f"it is not a valid URL ({exc})") from None
     return url
 
 
@@ -424,7 +428,7 @@ class Sender:
                 error = "connection_failed"
             except httpx.RemoteProtocolError:
                 error = "protocol_error"
-            except httpx.HTTPError:
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError):
                 error = "transport_error"
             return Attempt(number, status, error, time.monotonic() - started)
 

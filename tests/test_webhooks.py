@@ -642,3 +642,24 @@ def test_the_course_helper_reads_the_log(hooks: Hooks) -> None:
     hooks.send(endpoint["id"], ["a"], spacing=0)
     log = deliveries(hooks.key, settle=5)
     assert log["settled"] and log["count"] == 1 and log["deliveries"][0]["state"] == "delivered"
+
+
+# URLs the documented pattern allows (what the fuzzer draws from) must be ones the server accepts.
+DOCUMENTED_URLS = ["http://127.0.0.1:1", "https://[::1]:65535/a?b=c", "http://localhost:8000/hooks/x%20y",
+                   "http://127.0.0.1:80?x", "http://localhost:9/!$&'()*+,;=:@[]~"]
+
+
+@pytest.mark.parametrize("url", DOCUMENTED_URLS)
+def test_the_documented_receiver_pattern_allows_only_accepted_urls(url: str) -> None:
+    from mock_server.routes.webhooks import RECEIVER_URL
+
+    assert re.fullmatch(RECEIVER_URL, url)
+    assert delivery.check_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:0/", "http://127.0.0.1:65536/", "http://127.0.0.1/",
+                                 "http://example.com:80/", "http://127.0.0.1:80#f", "http://127.0.0.1:80/\\\\"])
+def test_the_documented_receiver_pattern_refuses_what_the_server_refuses(url: str) -> None:
+    from mock_server.routes.webhooks import RECEIVER_URL
+
+    assert not re.fullmatch(RECEIVER_URL, url)
