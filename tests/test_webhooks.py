@@ -542,7 +542,11 @@ def test_a_10_mib_event_is_refused_before_it_is_all_read(base_url: str) -> None:
             f"Content-Length: {10 * 1024 * 1024}\r\n\r\n").encode()
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head + b'{"endpoint": "ep_1", "events": [{"type": "a", "data": {"x": "')
-        answer = sock.recv(65536)  # the answer comes though almost all of the body is still unsent
+        answer = b""  # the whole answer comes though almost all of the body is still unsent
+        while not (b"\r\n\r\n" in answer and answer.endswith(b"}")):
+            chunk = sock.recv(65536)
+            assert chunk, f"the connection closed before a whole answer: {answer!r}"
+            answer += chunk
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b'"body_too_large"' in answer and b"--max-webhook-bytes" in answer
 
@@ -663,3 +667,20 @@ def test_the_documented_receiver_pattern_refuses_what_the_server_refuses(url: st
     from mock_server.routes.webhooks import RECEIVER_URL
 
     assert not re.fullmatch(RECEIVER_URL, url)
+
+
+def test_the_log_is_charged_to_the_state_budget_and_given_back(receiver: str, recorder: Recorder) -> None:
+    server = BackgroundServer(Config(port=0, tls_port=0, webhook_log_size=2))
+    with server as url:
+        state = server.server.state
+        hooks = Hooks(url, receiver, recorder)
+        endpoint = hooks.endpoint()
+        hooks.send(endpoint["id"], ["a"], duplicates=1)
+        hooks.log()
+        two = state.stats()["state_bytes"]
+        assert two >= 2 * delivery.ENTRY_OVERHEAD
+        hooks.send(endpoint["id"], ["b"], duplicates=1)  # the ring pushes the first two out
+        hooks.log()
+        assert state.stats()["state_bytes"] == pytest.approx(two, abs=100)
+        hooks.close()
+        assert state.stats()["state_bytes"] == 0
