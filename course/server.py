@@ -227,7 +227,8 @@ def _keep_loopback_off_proxies() -> None:
         os.environ[name] = ",".join(hosts + [host for host in ("127.0.0.1", "localhost") if host not in hosts])
 
 
-def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None, body: Any = None,
+           wait: float = 0.0) -> Any:
     base = _healthy.get(_where()) or ensure()
     query = {name: value for name, value in (query or {}).items() if value is not None}
     url = f"{base}/__admin/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
@@ -235,7 +236,7 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
     headers = {CLIENT_KEY_HEADER: key, **({"Content-Type": "application/json"} if data else {})}
     request = urllib.request.Request(url, data, headers, method=method)
     try:
-        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
+        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT + wait) as response:
             _note_instance(base, response.headers.get(INSTANCE_HEADER))
             return json.load(response)
     except urllib.error.HTTPError as exc:
@@ -312,6 +313,16 @@ def payments(key: str) -> list[dict[str, Any]]:
     """The payments client `key` really made, oldest first, read from the admin API: never struck by an
     outage, and not in the journal."""
     return _admin("GET", "payments", key)["payments"]
+
+
+def deliveries(key: str, settle: float = 5.0) -> dict[str, Any]:
+    """The server's webhook delivery log for client `key`, waiting up to `settle` seconds until none is pending.
+
+    Returns `{"settled": bool, "pending": N, "count": N, "deliveries": [...]}`: each copy of each
+    message sent, with its `id`, `endpoint`, `type`, `copy`, `state` ("pending", "delivered",
+    "failed" or "cancelled") and every attempt's `status`, `error` and `latency`.
+    """
+    return _admin("GET", "webhooks/deliveries", key, {"settle": settle}, wait=settle)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -386,6 +386,7 @@ class ClientState:
         self.records: dict[str, Any] = {}
         self.idempotency: OrderedDict[str, Any] = OrderedDict()  # Idempotency-Key -> its record (idempotency.py)
         self.payments: Any = None  # its payments, refunds and outage window (routes/payments.py), made on first use
+        self.webhooks: Any = None  # its endpoints, queue and delivery log (delivery.Webhooks), made on first use
 
     def random(self, name: str, *, shared: bool = False) -> random.Random:
         """A seeded random stream this client draws from alone, so other clients cannot shift it.
@@ -489,6 +490,7 @@ class ServerState:
         self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
+        self.deliverer: Any = None  # the webhook sender (delivery.Sender), made on first use
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
         self.journal_budget = JournalBudget(config.journal_bytes)
         self.state_budget = StateBudget(config.state_bytes, self.clients, self._forget)
@@ -521,6 +523,8 @@ class ServerState:
     def _forget(self, key: str) -> None:
         client = self.clients.pop(key, None)
         if client is not None:
+            if client.webhooks is not None:
+                client.webhooks.close()  # its pending deliveries are cancelled
             client.journal.release()
             self.state_budget.release(client)
 
@@ -529,6 +533,8 @@ class ServerState:
 
     def reset_all(self) -> None:
         for client in self.clients.values():
+            if client.webhooks is not None:
+                client.webhooks.close()
             client.journal.release()
             self.state_budget.release(client)
         self.clients.clear()

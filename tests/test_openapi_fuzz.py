@@ -92,6 +92,9 @@ UNSTATED_RULES = {
     "POST /orders": "user_id names an existing user",
     "PUT /orders/{id}": "user_id names an existing user",
     "PATCH /orders/{id}": "user_id names an existing user",
+    "POST /webhooks/endpoints": "a given secret has the form its signature scheme needs",
+    "POST /webhooks/events": "stale_timestamp needs a Standard Webhooks endpoint; each payload (not only the request) "
+                             "is within --max-webhook-bytes",
     "GET /response-headers": "each argument's name is a header name (an RFC 9110 token)",
     "POST /response-headers": "each argument's name is a header name (an RFC 9110 token)",
     "GET /cookies/set": "each argument's name is a cookie name (an RFC 6265 token)",

@@ -1,7 +1,7 @@
 """Every endpoint group, in the order /docs lists them."""
 
 from . import (admin, auth, capacity, cookies, echo, payments, ratelimit, redirects, resources, scenarios, status_delay,
-               streams)
+               streams, webhooks)
 
 GROUPS = [
     echo.group,
@@ -15,5 +15,6 @@ GROUPS = [
     ratelimit.group,
     capacity.group,
     payments.group,
+    webhooks.group,
     admin.group,
 ]
