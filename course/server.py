@@ -227,7 +227,8 @@ def _keep_loopback_off_proxies() -> None:
         os.environ[name] = ",".join(hosts + [host for host in ("127.0.0.1", "localhost") if host not in hosts])
 
 
-def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
+def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None, body: Any = None,
+           wait: float = 0.0) -> Any:
     base = _healthy.get(_where()) or ensure()
     query = {name: value for name, value in (query or {}).items() if value is not None}
     url = f"{base}/__admin/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
@@ -235,7 +236,7 @@ def _admin(method: str, path: str, key: str, query: dict[str, Any] | None = None
     headers = {CLIENT_KEY_HEADER: key, **({"Content-Type": "application/json"} if data else {})}
     request = urllib.request.Request(url, data, headers, method=method)
     try:
-        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
+        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT + wait) as response:
             _note_instance(base, response.headers.get(INSTANCE_HEADER))
             return json.load(response)
     except urllib.error.HTTPError as exc:
@@ -287,6 +288,41 @@ def chaos(key: str, **settings: Any) -> dict[str, Any]:
     if not settings:
         return _admin("DELETE", "chaos", key)
     return _admin("PUT", "chaos", key, body=settings)
+
+
+def outage(key: str, **fields: Any) -> dict[str, Any]:
+    """Make the payments API fail on purpose for client `key`, and return the window as the server keeps it.
+
+    The fields are those of PUT /__admin/payments/outage: `mode` ("error", "timeout", "slow" or
+    "lost_answer"), exactly one of `calls` (the next N requests to /payments...) or `seconds` (a window
+    of S seconds), and optionally `starts_in`, `delay`, `status` and `retry_after`. A new window
+    replaces the old one. With no fields, the current window (its `state`: none, scheduled, active
+    or over; `calls_left` or `seconds_left`; `affected`, the requests it struck so far).
+    """
+    if not fields:
+        return _admin("GET", "payments/outage", key)
+    return _admin("PUT", "payments/outage", key, body=fields)
+
+
+def end_outage(key: str) -> dict[str, Any]:
+    """End client `key`'s outage window now; returns it as it ended (how many requests it struck)."""
+    return _admin("DELETE", "payments/outage", key)
+
+
+def payments(key: str) -> list[dict[str, Any]]:
+    """The payments client `key` really made, oldest first, read from the admin API: never struck by an
+    outage, and not in the journal."""
+    return _admin("GET", "payments", key)["payments"]
+
+
+def deliveries(key: str, settle: float = 5.0) -> dict[str, Any]:
+    """The server's webhook delivery log for client `key`, waiting up to `settle` seconds until none is pending.
+
+    Returns `{"settled": bool, "pending": N, "count": N, "deliveries": [...]}`: each copy of each
+    message sent, with its `id`, `endpoint`, `type`, `copy`, `state` ("pending", "delivered",
+    "failed" or "cancelled") and every attempt's `status`, `error` and `latency`.
+    """
+    return _admin("GET", "webhooks/deliveries", key, {"settle": settle}, wait=settle)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

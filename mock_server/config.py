@@ -75,7 +75,8 @@ class Config:
     )
     max_records: int = _opt(
         1000,
-        "records a client key may create in each REST collection (each ~1 KiB at most; all keys share --state-bytes)",
+        "records a client key may create in each REST collection, and payments and refunds in /payments "
+        "(each ~1 KiB at most; all keys share --state-bytes)",
     )
     max_idempotency_keys: int = _opt(
         100, "Idempotency-Keys kept per client key, each with its stored answer (all keys share --state-bytes); "
@@ -88,6 +89,21 @@ class Config:
         "fields' memory and 100 bytes more, each Idempotency-Key its key, request line, stored answer and "
         "~1 KiB more; past it the least recently used idle keys are forgotten whole, and a create that would "
         "make one key alone hold more than the whole budget gets 409",
+    )
+    max_webhook_bytes: int = _opt(
+        64 * 1024,
+        "largest request body to /webhooks/... and largest webhook payload the server delivers, in bytes "
+        "(larger gets 413, refused before it is all read)",
+    )
+    webhook_queue: int = _opt(
+        200, "webhook deliveries (each copy counts) a client key may have pending at once (more gets 429)"
+    )
+    webhook_concurrency: int = _opt(
+        100, "webhook delivery attempts in flight at once, across all client keys (at most 10 of one key)"
+    )
+    webhook_log_size: int = _opt(
+        500, "finished deliveries kept per client key in /__admin/webhooks/deliveries (pending ones are always "
+        "kept); each keeps its payload for redelivery, charged to --state-bytes"
     )
     rate_limit: int = _opt(5, "requests per window that /ratelimited allows per client key")
     rate_window: float = _opt(1.0, "length of the /ratelimited window, in seconds")

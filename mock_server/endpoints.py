@@ -18,11 +18,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from . import idempotency
@@ -35,6 +36,9 @@ Bound = float | str | None  # a number, or the name of the Config field that set
 Schema = type[BaseModel] | Mapping[str, Any]
 Content = Mapping[str, Schema | None]  # media type -> the body's schema (None: no structure to state)
 Status = int | str  # 200, or a range such as "5XX"
+Answer = Callable[[], Awaitable[Response]]
+# Runs around an endpoint's whole answer, its Idempotency-Key handling included: (request, answer) -> response.
+Around = Callable[[Request, Answer], Awaitable[Response]]
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -132,11 +136,14 @@ class Endpoint:
     responses: Mapping[Status, Content | None] = field(default_factory=dict)  # None: no body
     body_required: bool = True
     any_query: str = ""  # what query arguments of any name do, when the handler reads them itself
+    around: Around | None = None  # runs around the whole answer (an outage before or after it)
+    raw_segments: bool = False  # match path parameters on the raw path (RawSegmentRoute)
 
     def route(self) -> Route:
         # An ASGI callable rather than a function, so Starlette does not wrap it in another
         # exception-handling layer per request: the endpoint renders its own ApiErrors.
-        return Route(self.path, self, methods=list(self.methods), name=self.handler.__name__)
+        kind = RawSegmentRoute if self.raw_segments else Route
+        return kind(self.path, self, methods=list(self.methods), name=self.handler.__name__)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -166,8 +173,31 @@ class Endpoint:
                 raw = given[0]
             values[param.name] = param.parse(raw, config)
         if self.idempotent:
-            return await idempotency.guard(request, lambda: self.handler(request, **values))
-        return await self.handler(request, **values)
+            answer: Answer = lambda: idempotency.guard(request, lambda: self.handler(request, **values))
+        else:
+            answer = lambda: self.handler(request, **values)
+        return await (answer() if self.around is None else self.around(request, answer))
+
+
+class RawSegmentRoute(Route):
+    """A route whose path parameters are each matched on one segment of the raw path, then unquoted.
+
+    Starlette matches the decoded path, so `/payments/..%2Fadmin` would arrive as
+    `/payments/../admin`, two segments, and `/payments/a%2Frefunds` as another route's path.
+    Here a quoted slash stays inside its segment: the first is the id `../admin`, the second
+    the id `a/refunds`. (Only for an endpoint alone at its path: app.routes_by_path builds a
+    plain route for a path that several endpoints share.)
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if scope["type"] != "http" or raw is None:
+            return super().matches(scope)
+        match, child = super().matches({**scope, "path": raw.decode("latin-1"), "root_path": ""})
+        if match is not Match.NONE:
+            params = child["path_params"]
+            child["path_params"] = {name: unquote(value) if isinstance(value, str) else value for name, value in params.items()}
+        return match, child
 
 
 @dataclass
@@ -188,6 +218,8 @@ class Group:
         idempotent: bool = False,
         responses: Mapping[Status, Content | None],
         any_query: str = "",
+        around: Around | None = None,
+        raw_segments: bool = False,
     ) -> Callable[[Handler], Handler]:
         in_path = set(_PATH_PARAM.findall(path))
         declared = {param.name for param in params if param.where == "path"}
@@ -198,7 +230,7 @@ class Group:
             summary, _, description = (handler.__doc__ or "").strip().partition("\n")
             self.endpoints.append(
                 Endpoint(path, tuple(methods), handler, params, body, summary, description.strip(), self.name,
-                         idempotent, responses, body_required, any_query)
+                         idempotent, responses, body_required, any_query, around, raw_segments)
             )
             return handler
 

@@ -24,6 +24,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from . import delivery
 from .app import create_app
 from .config import Config, describe
 from .contract import READY_PREFIX
@@ -212,6 +213,7 @@ class _Server(uvicorn.Server):
         self.on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await delivery.shutdown(self.state)  # cancel and await the webhook deliveries, close their client
         if self.tls is not None:
             await self.tls.close()
         else:

@@ -277,6 +277,20 @@ def _redact(name: str, value: str) -> str:
     return value
 
 
+# What --state-bytes charges a saved record (a REST resource, a payment) beyond its dict and values,
+# which sys.getsizeof measures as they are stored (a name with one emoji in it takes 4 bytes a
+# character): its id and its slot in the client's store, ~30 bytes on CPython 3.11 by tracemalloc,
+# rounded up for allocator slack.
+RECORD_OVERHEAD = 100
+
+
+def record_size(record: dict[str, Any] | None) -> int:
+    """What a saved record costs in memory, estimated: its dict and values plus RECORD_OVERHEAD (0 for none)."""
+    if record is None:
+        return 0
+    return RECORD_OVERHEAD + sys.getsizeof(record) + sum(map(sys.getsizeof, record.values()))
+
+
 class StateBudget:
     """The bytes that every client key's saved records and Idempotency-Keys share (--state-bytes).
 
@@ -371,6 +385,8 @@ class ClientState:
         self.in_flight_by_limit: dict[int, int] = {}
         self.records: dict[str, Any] = {}
         self.idempotency: OrderedDict[str, Any] = OrderedDict()  # Idempotency-Key -> its record (idempotency.py)
+        self.payments: Any = None  # its payments, refunds and outage window (routes/payments.py), made on first use
+        self.webhooks: Any = None  # its endpoints, queue and delivery log (delivery.Webhooks), made on first use
 
     def random(self, name: str, *, shared: bool = False) -> random.Random:
         """A seeded random stream this client draws from alone, so other clients cannot shift it.
@@ -474,6 +490,7 @@ class ServerState:
         self.tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()  # token -> (client key, expiry)
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
+        self.deliverer: Any = None  # the webhook sender (delivery.Sender), made on first use
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
         self.journal_budget = JournalBudget(config.journal_bytes)
         self.state_budget = StateBudget(config.state_bytes, self.clients, self._forget)
@@ -506,6 +523,8 @@ class ServerState:
     def _forget(self, key: str) -> None:
         client = self.clients.pop(key, None)
         if client is not None:
+            if client.webhooks is not None:
+                client.webhooks.close()  # its pending deliveries are cancelled
             client.journal.release()
             self.state_budget.release(client)
 
@@ -514,6 +533,8 @@ class ServerState:
 
     def reset_all(self) -> None:
         for client in self.clients.values():
+            if client.webhooks is not None:
+                client.webhooks.close()
             client.journal.release()
             self.state_budget.release(client)
         self.clients.clear()

@@ -27,7 +27,9 @@ UNTRACKED_PREFIXES = ("/__admin/", "/docs", "/openapi.json")
 # Their bodies are limited too, and lower: the largest admin body, PUT /__admin/chaos, is a few
 # hundred bytes (without a limit one accepted 200 MiB).
 UNTRACKED_MAX_BODY = 64 * 1024
-CHAOS_RETRY_AFTER = "1"  # seconds, on a chaos failure whose code means "come back later"
+CHAOS_RETRY_AFTER = "1"
+# Paths whose bodies have a lower limit of their own (a Config field), refused as early as --max-body is.
+SMALL_BODY_PREFIXES = {"/webhooks/": "max_webhook_bytes"}  # seconds, on a chaos failure whose code means "come back later"
 
 
 class TrafficMiddleware:
@@ -131,13 +133,17 @@ class TrafficMiddleware:
         over the limit is an ApiError (413), refused at once when Content-Length announces it.
         """
         config = self.state.config
-        if content_length > config.max_body:
-            raise _body_too_large(config.max_body)
+        limit, too_large = config.max_body, _body_too_large
+        for prefix, setting in SMALL_BODY_PREFIXES.items():
+            if entry.path.startswith(prefix) and getattr(config, setting) < limit:
+                limit, too_large = getattr(config, setting), _small_body_too_large(prefix, setting)
+        if content_length > limit:
+            raise too_large(limit)
         if not (chunked or content_length):
             return receive
         # Read it all first, so the journal shows the body even when the endpoint never
         # looks at it (a POST to /flaky is still a POST with a body).
-        body = await _read_body(receive, config.max_body, _body_too_large)
+        body = await _read_body(receive, limit, too_large)
         if body is None:
             return None
         client.journal.add_body(entry, body[: config.journal_body_bytes], len(body))
@@ -267,6 +273,14 @@ def _body_too_large(limit: int) -> ApiError:
         f"request bodies are limited to {limit} bytes (the server's {describe('max_body')})",
         limit=limit,
     )
+
+
+def _small_body_too_large(prefix: str, setting: str) -> Callable[[int], ApiError]:
+    def too_large(limit: int) -> ApiError:
+        return ApiError(413, "body_too_large",
+                        f"request bodies to {prefix} are limited to {limit} bytes (the server's {describe(setting)})",
+                        limit=limit)
+    return too_large
 
 
 def _untracked_body_too_large(limit: int) -> ApiError:

@@ -92,6 +92,10 @@ BODIES = [
     ("post", "/users", "application/json", {"username", "name", "email", "active"}),
     ("put", "/__admin/chaos", "application/json", {"latency", "jitter", "connect_latency", "failure_rate", "failure_codes"}),
     ("post", "/anything/{path}", "text/plain", set()),
+    ("post", "/webhooks/endpoints", "application/json",
+     {"url", "signature", "secret", "max_attempts", "timeout", "backoff"}),
+    ("post", "/webhooks/events", "application/json",
+     {"endpoint", "events", "duplicates", "order", "stale_timestamp", "bad_signature", "spacing"}),
 ]
 
 

@@ -139,6 +139,33 @@ HOSTILE = [
     ("Transfer-Encoding on admin", "PUT", "/__admin/chaos",
      raw("PUT /__admin/chaos HTTP/1.1\nHost: x\nTransfer-Encoding: compress, chunked\n", b"2\r\n{}\r\n0\r\n\r\n"),
      501, "unsupported_transfer_encoding", "'compress, chunked'"),
+    ("float money", "POST", "/payments", {"json": {"amount": 19.99, "currency": "usd"}}, 422, "invalid_amount",
+     "send 1999 for 19.99 usd"),
+    ("whole float money", "POST", "/payments", {"json": {"amount": 1999.0, "currency": "usd"}}, 422,
+     "invalid_amount", "send 1999, not 1999.0"),
+    ("huge amount", "POST", "/payments", {"json": {"amount": 10**30, "currency": "usd"}}, 422, "invalid_amount",
+     "31 digits"),
+    ("negative amount", "POST", "/payments", {"json": {"amount": -1, "currency": "usd"}}, 422, "invalid_amount",
+     "at least 1"),
+    ("negative refund", "POST", "/payments/pay_000001/refunds", {"json": {"amount": -1}}, 404, "not_found",
+     "pay_000001"),
+    ("10 KB Idempotency-Key", "POST", "/payments",
+     {"json": {"amount": 1, "currency": "usd"}, "headers": {"Idempotency-Key": "k" * 10_240}}, 400,
+     "invalid_idempotency_key", "got 10240 characters"),
+    ("quoted slash in a payment id", "GET", "/payments/..%2Fadmin", {}, 404, "not_found", "'../admin'"),
+    ("outage delay past --max-duration", "PUT", "/__admin/payments/outage",
+     {"json": {"mode": "slow", "calls": 1, "delay": 1e9}}, 422, "validation_failed", "--max-duration"),
+    ("non-loopback receiver", "POST", "/webhooks/endpoints", {"json": {"url": "http://169.254.169.254:80/latest"}},
+     422, "receiver_not_allowed", "this machine only"),
+    ("receiver with no host", "POST", "/webhooks/endpoints", {"json": {"url": "http://:80/"}}, 422,
+     "receiver_not_allowed", "this machine only"),
+    ("event over --max-webhook-bytes", "POST", "/webhooks/events",
+     {"content": b'{"endpoint": "ep_1", "events": [{"type": "a", "data": {"x": "' + b"x" * 100_000 + b'"}}]}',
+      "headers": JSON_TYPE}, 413, "body_too_large", "--max-webhook-bytes"),
+    ("events to no endpoint", "POST", "/webhooks/events", {"json": {"endpoint": "ep_1", "events": [{"type": "a"}]}},
+     404, "not_found", "ep_1"),
+    ("delivery log settle too long", "GET", "/__admin/webhooks/deliveries?settle=1e9", {}, 400, "invalid_parameter",
+     "--max-duration"),
     ("PUT /users", "PUT", "/users", {}, 405, "method_not_allowed", "use GET, HEAD, POST"),
     ("POST /users/1", "POST", "/users/1", {}, 405, "method_not_allowed", "use DELETE, GET, HEAD, PATCH, PUT"),
     ("POST /__admin/chaos", "POST", "/__admin/chaos", {}, 405, "method_not_allowed", "use DELETE, GET, HEAD, PUT"),
@@ -217,7 +244,7 @@ def test_a_refused_transfer_coding_closes_the_connection(base_url: str) -> None:
 # Endpoints that declare a JSON body but never parse it: /signed signs the bytes as they came.
 JSON_AS_BYTES = {"/signed"}
 PATH_VALUES = {"id": "1", "path": "deep/path", "code": "200", "seconds": "0", "n": "1", "nbytes": "10",
-               "user": "u", "passwd": "p", "name": "n", "value": "v", "offset": "0"}
+               "user": "u", "passwd": "p", "name": "n", "value": "v", "offset": "0", "payment_id": "pay_000001"}
 REQUIRED_QUERY = {"url": "/get", "codes": "200"}
 CALM_QUERY = {"/flaky": "fail=0", "/unstable": "failure_rate=0"}  # no failures on purpose
 NEVER_ANSWERS = {"/hang"}  # holds the request until the client leaves

@@ -15,7 +15,7 @@ LAYERS = [
     {"contract"},
     {"config", "errors", "process"},
     {"state"},
-    {"idempotency", "reading", "waiting"},
+    {"idempotency", "reading", "waiting", "delivery"},
     {"endpoints"},
     {"responses"},
     {"routes.*", "traffic"},

@@ -1,6 +1,7 @@
 """Every endpoint group, in the order /docs lists them."""
 
-from . import admin, auth, capacity, cookies, echo, ratelimit, redirects, resources, scenarios, status_delay, streams
+from . import (admin, auth, capacity, cookies, echo, payments, ratelimit, redirects, resources, scenarios, status_delay,
+               streams, webhooks)
 
 GROUPS = [
     echo.group,
@@ -13,5 +14,7 @@ GROUPS = [
     scenarios.group,
     ratelimit.group,
     capacity.group,
+    payments.group,
+    webhooks.group,
     admin.group,
 ]

@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 import re
-import sys
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from ..endpoints import Group, Handler, Param
 from ..errors import ApiError
 from ..reading import JSON, Strict, json_object, origin, validated
-from ..state import ClientState, client_state, derive_seed, server_state
+from ..state import ClientState, client_state, derive_seed, record_size, server_state
 
 group = Group("Resources", "A small REST API: CRUD, paging with Link headers, search, validation, ETags.")
 
@@ -35,10 +34,6 @@ SEEDED = {"users": 42, "orders": 120, "repos": 30}
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 MIN_USERNAME, MAX_USERNAME = 3, 32
 USERNAME = rf"^[a-z0-9._-]{{{MIN_USERNAME},{MAX_USERNAME}}}$"
-# What --state-bytes charges a saved record beyond its dict and values, which sys.getsizeof measures
-# as they are stored (a name with one emoji in it takes 4 bytes a character): its id and its slot in
-# the client's changes, ~30 bytes on CPython 3.11 by tracemalloc, rounded up for allocator slack.
-RECORD_OVERHEAD = 100
 
 
 class UserIn(Strict):
@@ -233,13 +228,6 @@ class Store:
         client.state_budget.give_back(client, record_size(records.pop(record_id, None)))
         if record_id in self.seeded:
             records[record_id] = None
-
-
-def record_size(record: dict[str, Any] | None) -> int:
-    """What a saved record costs in memory, estimated: its dict and values plus RECORD_OVERHEAD (0 for none)."""
-    if record is None:
-        return 0
-    return RECORD_OVERHEAD + sys.getsizeof(record) + sum(map(sys.getsizeof, record.values()))
 
 
 def build_collections(seed: int) -> dict[str, Store]:
