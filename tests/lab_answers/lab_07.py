@@ -131,6 +131,157 @@ async def pay_within(service: PaymentService, amount: int, currency: str, *, ide
         raise ProviderUnavailable(f"no answer within {deadline} s") from error
 '''
 
+FLAG_BREAKER = '''
+async def list_payments(client: httpx.AsyncClient) -> list[Payment]:
+    try:
+        response = await client.get("/payments")
+        response.raise_for_status()
+    except httpx.TransportError as error:
+        raise ProviderUnavailable(repr(error)) from error
+    except httpx.HTTPStatusError as error:
+        failure = ProviderUnavailable if error.response.is_server_error else PaymentRejected
+        raise failure(error.response.text) from error
+    return [Payment(**item) for item in response.json()["payments"]]
+
+
+class CircuitBreaker:
+    def __init__(self, failure_threshold: int, reset_timeout: float, *,
+                 excluded: tuple[type[BaseException], ...] = ()) -> None:
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = reset_timeout
+        self.excluded = excluded
+        self._state = "closed"
+        self._failures = 0
+        self._opened_at = 0.0
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def _open(self) -> None:
+        self._state, self._opened_at = "open", time.monotonic()
+
+    async def call(self, func, *args, **kwargs):
+        if self._state == "open" and time.monotonic() - self._opened_at >= self.reset_timeout:
+            self._state = "half_open"
+        if self._state == "open":
+            raise CircuitOpenError("open")
+        trial = self._state == "half_open"
+        if trial:
+            if self._trial_in_flight:
+                raise CircuitOpenError("half-open, a trial is in flight")
+            self._trial_in_flight = True
+        try:
+            result = await func(*args, **kwargs)
+        except Exception as error:
+            if not isinstance(error, self.excluded):
+                self._failures += 1
+                if trial or self._failures >= self.failure_threshold:
+                    self._open()
+            raise
+        else:
+            self._failures = 0
+            if trial:
+                self._state = "closed"
+            return result
+        finally:
+            if trial:
+                self._trial_in_flight = False
+'''
+
+LESSON_BREAKER = '''
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def list_payments(client: httpx.AsyncClient) -> list[Payment]:
+    """Every payment the provider holds, through the lesson's error mapping."""
+    try:
+        response = await client.get("/payments")
+    except httpx.TransportError as exc:
+        raise ProviderUnavailable(f"{type(exc).__name__} talking to the provider") from exc
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        raise ProviderUnavailable(str(response.status_code))
+    if response.is_client_error:
+        raise PaymentRejected(response.text)
+    return [Payment.model_validate(item) for item in response.json()["payments"]]
+
+
+class CircuitBreaker:
+    """The lesson's breaker, as it is there: a lock around each decision, never around the call."""
+
+    def __init__(self, failure_threshold: int, reset_timeout: float, *,
+                 excluded: tuple[type[BaseException], ...] = ()) -> None:
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = reset_timeout
+        self.excluded = excluded
+        self._state = "closed"
+        self._failures = 0
+        self._opened_at = 0.0
+        self._trial = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def state(self) -> str:
+        if self._state == "open" and time.monotonic() - self._opened_at >= self.reset_timeout:
+            return "half_open"
+        return self._state
+
+    async def call(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        async with self._lock:
+            trial = self._admit()
+        try:
+            result = await func(*args, **kwargs)
+        except self.excluded:
+            async with self._lock:
+                self._succeeded()
+            raise
+        except Exception:
+            async with self._lock:
+                self._failed(trial)
+            raise
+        except BaseException:
+            if trial:
+                self._trial = False
+            raise
+        async with self._lock:
+            self._succeeded()
+        return result
+
+    def _admit(self) -> bool:
+        state = self.state
+        if state == "open" or (state == "half_open" and self._trial):
+            raise CircuitOpenError(max(0.0, self._opened_at + self.reset_timeout - time.monotonic()))
+        if state == "half_open":
+            self._trial = True
+            return True
+        return False
+
+    def _succeeded(self) -> None:
+        self._state, self._failures, self._trial = "closed", 0, False
+
+    def _failed(self, trial: bool) -> None:
+        self._failures += 1
+        if trial or self._failures >= self.failure_threshold:
+            self._state, self._opened_at, self._trial = "open", time.monotonic(), False
+'''
+
+OWN_CLIENT = """\
+            async with httpx.AsyncClient(base_url=BASE, headers=HEADERS, timeout=TIMEOUT) as own:
+                response = await own.request(method, path, **kwargs)
+"""
+
+RETRIED_CHECKOUT = """
+from tenacity import retry
+
+
+@retry(retry=retry_if_exception_type(ProviderUnavailable), wait=BACKOFF, stop=stop_after_attempt(MAX_ATTEMPTS),
+       reraise=True)
+async def checkout("""
+
 ANSWERS: dict = {
     1: [
         Wrong("a new Idempotency-Key per attempt: the retry wraps checkout, which makes the key (Pitfall P2)",
@@ -145,10 +296,10 @@ ANSWERS: dict = {
             with attempt:
                 response = await self._send("POST", "/payments", json=body,
                                             headers={"Idempotency-Key": idempotency_key})
-''', '''        response = await self._send("POST", "/payments", json=body, headers={"Idempotency-Key": idempotency_key})
+''', '''        response = await self._send("POST", "/payments", json=body,
+                                    headers={"Idempotency-Key": idempotency_key})
 '''),
-                  ("\nasync def checkout(", "\nfrom tenacity import retry\n\n\n@retry(retry=retry_if_exception_type(ProviderUnavailable), "
-                   "wait=BACKOFF, stop=stop_after_attempt(MAX_ATTEMPTS), reraise=True)\nasync def checkout("))),
+                  ("\nasync def checkout(", RETRIED_CHECKOUT))),
         Wrong("no Idempotency-Key at all: the seed notes' POST (Pitfall P2)", hint="without an Idempotency-Key",
               code=variant(PAYMENTS, ('''json=body,
                                             headers={"Idempotency-Key": idempotency_key})''', "json=body)"))),
@@ -206,9 +357,7 @@ ANSWERS: dict = {
         Wrong("a client of its own per request, not the one given (hidden test)",
               hint="went through the client you were given", code=variant(
                   PAYMENTS, ("            response = await self.client.request(method, path, **kwargs)\n",
-                             '''            async with httpx.AsyncClient(base_url=BASE, headers=HEADERS, timeout=TIMEOUT) as own:
-                response = await own.request(method, path, **kwargs)
-'''))),
+                             OWN_CLIENT))),
         Wrong("the id put in the path unquoted (Pitfall P5, hidden test)", hint="quote the id as one path segment",
               code=variant(PAYMENTS, ("f\"/payments/{quote(payment_id, safe='')}\"", 'f"/payments/{payment_id}"'))),
         Right("a retry loop written by hand, the key a uuid4().hex, raise_for_status mapped by a match", code='''
@@ -351,7 +500,8 @@ class CircuitBreaker:
     if response.is_client_error:
         raise PaymentRejected(f"{response.status_code} {response.text}")
     return [Payment.model_validate(item) for item in response.json()["payments"]]''',
-                                     '''    return [Payment.model_validate(item) for item in response.json().get("payments", [])]'''))),
+                                     '''    body = response.json()
+    return [Payment.model_validate(item) for item in body.get("payments", [])]'''))),
         Wrong("a lazy breaker that never opens", hint="the breaker never opened", code='''
 async def list_payments(client: httpx.AsyncClient) -> list[Payment]:
     response = await client.get("/payments")
@@ -402,64 +552,24 @@ class CircuitBreaker:
                 self.opened_at = time.monotonic()''', '''            if self.failures >= self.failure_threshold:
                 self.opened_at = time.monotonic()
                 self.failures = 0'''))),
-        Right("a trial flag instead of a lock, and an explicit state attribute", code='''
-async def list_payments(client: httpx.AsyncClient) -> list[Payment]:
-    try:
-        response = await client.get("/payments")
-        response.raise_for_status()
-    except httpx.TransportError as error:
-        raise ProviderUnavailable(repr(error)) from error
-    except httpx.HTTPStatusError as error:
-        failure = ProviderUnavailable if error.response.is_server_error else PaymentRejected
-        raise failure(error.response.text) from error
-    return [Payment(**item) for item in response.json()["payments"]]
-
-
-class CircuitBreaker:
-    def __init__(self, failure_threshold: int, reset_timeout: float, *,
-                 excluded: tuple[type[BaseException], ...] = ()) -> None:
-        self.failure_threshold = failure_threshold
-        self.reset_timeout = reset_timeout
-        self.excluded = excluded
-        self._state = "closed"
-        self._failures = 0
-        self._opened_at = 0.0
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def _open(self) -> None:
-        self._state, self._opened_at = "open", time.monotonic()
-
-    async def call(self, func, *args, **kwargs):
-        if self._state == "open" and time.monotonic() - self._opened_at >= self.reset_timeout:
-            self._state = "half_open"
-        if self._state == "open":
-            raise CircuitOpenError("open")
-        trial = self._state == "half_open"
-        if trial:
-            if self._trial_in_flight:
-                raise CircuitOpenError("half-open, a trial is in flight")
-            self._trial_in_flight = True
-        try:
-            result = await func(*args, **kwargs)
-        except Exception as error:
-            if not isinstance(error, self.excluded):
-                self._failures += 1
-                if trial or self._failures >= self.failure_threshold:
-                    self._open()
-            raise
-        else:
-            self._failures = 0
-            if trial:
-                self._state = "closed"
-            return result
-        finally:
+        Right("a trial flag instead of a lock, and an explicit state attribute", code=FLAG_BREAKER),
+        Wrong("a trial flag cleared when the trial ends, but not when it is cancelled (hidden test)",
+              hint="free the trial slot whatever ends it", code=variant(
+                  FLAG_BREAKER,
+                  ("""        except Exception as error:
+            if not isinstance""", """        except Exception as error:
+            self._trial_in_flight = False
+            if not isinstance"""),
+                  ("""        else:
+            self._failures = 0""", """        else:
+            self._trial_in_flight = False
+            self._failures = 0"""),
+                  ("""        finally:
             if trial:
                 self._trial_in_flight = False
-'''),
+""", ""))),
+        Right("the lesson's breaker, copied as it is (its CircuitOpenError takes the seconds left)",
+              code=LESSON_BREAKER),
         Wrong("purgatory 3.0.1 behind the lab's names: its half-open state lets every caller through",
               hint="Let exactly one trial through", code='''
 import purgatory
