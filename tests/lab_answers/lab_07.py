@@ -351,6 +351,10 @@ ANSWERS: dict = {
             raise ProviderUnavailable(f"{method} {path}: no answer ({error!r})") from error
 ''', '''        response = await self.client.request(method, path, **kwargs)
 '''))),
+        Wrong("every error status a PaymentRejected: a 503 is not retried", hint="gave up after one attempt",
+              code=variant(PAYMENTS, ("""        if response.is_server_error or (response.status_code == 409 and "in_flight" in response.text):
+            raise ProviderUnavailable(what)
+""", ""))),
         Wrong("a dropped connection retried, a timeout not (hidden test)", hint="A timeout (httpx.ReadTimeout",
               code=variant(PAYMENTS, ("except httpx.TransportError as error:",
                                       "except (httpx.RemoteProtocolError, httpx.ConnectError) as error:"))),
