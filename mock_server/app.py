@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import docs
+from . import dashboard, docs
 from .config import Config
 from .endpoints import Endpoint
 from .errors import error_response
@@ -28,7 +28,7 @@ def create_app(config: Config | None = None) -> MockApp:
     state = ServerState(config)
     state.collections = build_collections(config.seed)
     routes = routes_by_path([endpoint for group in GROUPS for endpoint in group.endpoints])
-    return MockApp(state, SegmentRouter([*routes, *docs.routes()]))
+    return MockApp(state, SegmentRouter([*routes, *docs.routes(), *dashboard.routes()]))
 
 
 def routes_by_path(endpoints: list[Endpoint]) -> list[BaseRoute]:

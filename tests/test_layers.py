@@ -20,7 +20,7 @@ LAYERS = [
     {"responses"},
     {"routes.*", "traffic"},
     {"routes"},
-    {"docs"},
+    {"docs", "dashboard"},
     {"app"},
     {"tls"},
     {"server"},
