@@ -52,7 +52,7 @@ button { font: inherit; padding: 3px 10px; cursor: pointer; }
 #message.bad { background: var(--bad-bg); color: var(--bad); }
 #message.warn { background: var(--warn-bg); color: var(--warn); }
 #message:empty { display: none; }
-#weather { padding: 6px 12px; font-weight: 600; border-bottom: 1px solid var(--line); background: #eef4ff; }
+#weather { padding: 6px 12px; font-weight: 600; border-bottom: 1px solid var(--line); background: var(--warn-bg); }
 #weather.calm { background: #eef8ef; }
 #controls { padding: 6px 12px; border-bottom: 1px solid var(--line); }
 #chaos-error { color: var(--bad); font-weight: 600; margin-left: 8px; }
@@ -129,6 +129,9 @@ function locked(text) {
   token = null;
   sessionStorage.removeItem("instructor-token");
   learners = [];
+  $("rows").replaceChildren();  // no data left on the page, shown or hidden
+  $("summary-text").textContent = $("weather").textContent = $("updated").textContent = "";
+  formFilled = false;
   $("board").hidden = true;
   $("login").hidden = false;
   say(text, "bad");
@@ -285,8 +288,8 @@ function cell(row, text, className, title) {
   return td;
 }
 
-function count(row, value, hot) {
-  cell(row, value, value === 0 ? "zero" : hot ? "hot" : "");
+function count(row, value, hot, title) {
+  cell(row, value, value === 0 ? "zero" : hot ? "hot" : "", title);
 }
 
 function labCell(row, learner) {
@@ -338,9 +341,10 @@ function render() {
     count(row, l.s3);
     count(row, l.s4);
     count(row, l.s5);
-    count(row, l.rate_limited, true);
+    count(row, l.rate_limited, true, l.budget_refusals ? l.budget_refusals + " of them from the learner's own budget " +
+          "(the server's --learner-rate or --learner-concurrency): a runaway loop?" : "");
     count(row, l.errors, true);
-    count(row, l.connections);
+    count(row, l.connections, false, l.connections_open === undefined ? "" : l.connections_open + " open now");
     count(row, l.in_flight);
     cell(row, ago(l.seen), "seen");
     count(row, l.passed);

@@ -65,7 +65,7 @@ class Page:
         self.page = self.context.new_page()
         self.requests: list[Any] = []
         self.errors: list[str] = []
-        self.page.on("request", self.requests.append)
+        self.page.on("request", lambda request: self.requests.append(request))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def open(self, url: str) -> Any:
@@ -141,6 +141,11 @@ def cells(page: Any, name: str) -> dict[str, str]:
     return dict(zip(headings, row(page, name).locator("td").all_inner_texts(), strict=True))
 
 
+def labs(page: Any, name: str) -> list[str]:
+    """The learner's lab results as shown: one "01✓✗" per lab."""
+    return row(page, name).locator("td.labs .lab").all_inner_texts()
+
+
 def listed(url: str, name: str) -> dict[str, Any]:
     learners = httpx.get(f"{url}/__admin/classroom/learners", headers=AUTH, timeout=10).json()["learners"]
     return next(learner for learner in learners if learner["name"] == name)
@@ -163,8 +168,8 @@ def test_the_dashboard_shows_each_learners_traffic_and_progress(
         assert shown["429"] == str(truth["rate_limited"]) and shown["Conns"] == str(truth["connections"])
     ada_row, grace_row = cells(page, "ada"), cells(page, "grace")
     assert int(ada_row["4xx"]) >= 1 and int(grace_row["5xx"]) >= 1 and int(grace_row["429"]) >= 1
-    assert ada_row["Labs (exercise by exercise)"].split() == ["01\u2713\u2717"]
-    assert grace_row["Labs (exercise by exercise)"].split() == ["01\u2713\u2713", "02\u2713"]
+    assert labs(page, "ada") == ["01\u2713\u2717"]
+    assert labs(page, "grace") == ["01\u2713\u2713", "02\u2713"]
     assert (ada_row["Passed"], ada_row["Failing"]) == ("1", "1")
     assert (grace_row["Passed"], grace_row["Failing"]) == ("3", "0")
     assert ada_row["Last seen"].endswith("s ago")
@@ -180,7 +185,9 @@ def test_the_dashboard_shows_each_learners_traffic_and_progress(
     ada.get("/get")
     ada.get("/get")
     ada.report("01", Exercise_2=True)
-    expect(row(page, "ada").locator("td").nth(1)).to_have_text(str(before + 2))
+    now = listed(server, "ada")["requests"]
+    assert now == before + 3  # the report is a request with ada's key too
+    expect(row(page, "ada").locator("td").nth(1)).to_have_text(str(now))
     expect(row(page, "ada").locator("td.labs")).to_have_text("01\u2713\u2713")
     expect(row(page, "ada")).not_to_have_class(STUCK)
     browser_page.check_it_stayed_local()
@@ -253,7 +260,9 @@ def test_without_a_valid_token_the_page_shows_no_data(server: str, ada: Learner,
     expect(row(page, "ada")).to_be_visible()
     page.locator("#logout").click()
     expect(page.locator("#message")).to_contain_text("Token forgotten")
-    assert page.locator("tr[data-learner]").count() == 0
+    assert page.locator("tr[data-learner]").count() == 0 and page.locator("#board").is_hidden()
+    assert "ada" not in page.locator("body").inner_text()
+    assert page.evaluate("sessionStorage.length") == 0
     browser_page.check_it_stayed_local()
 
 
@@ -305,4 +314,14 @@ def test_sixty_learners_fit_one_readable_table(browser_page: Page, tmp_path: Pat
         finally:
             for learner in learners:
                 learner.client.close()
+    browser_page.check_it_stayed_local()
+
+
+def test_on_a_server_that_is_not_a_classroom_the_page_says_so(base_url: str, browser_page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page.open(f"{base_url}{dashboard.PATH}#token={TOKEN}")
+    expect(page.locator("#message")).to_contain_text("not in classroom mode")
+    expect(page.locator("#message")).to_contain_text("python -m mock_server --classroom")
+    assert page.locator("tr[data-learner]").count() == 0 and page.locator("#board").is_hidden()
     browser_page.check_it_stayed_local()
