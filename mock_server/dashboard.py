@@ -86,7 +86,7 @@ const API = __API__;
 const POLL_MS = __POLL_MS__;
 const IDLE_SECONDS = 300;
 const $ = (id) => document.getElementById(id);
-let token = null, timer = null, learners = [], sort = {key: "failing", dir: -1}, formFilled = false;
+let token = null, timer = null, generation = 0, learners = [], sort = {key: "failing", dir: -1}, formFilled = false;
 
 function takeToken() {
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -126,6 +126,7 @@ async function reason(response) {
 
 function locked(text) {
   clearTimeout(timer);
+  generation++;  // an answer still on its way is not shown
   token = null;
   sessionStorage.removeItem("instructor-token");
   learners = [];
@@ -152,18 +153,24 @@ function trouble(error) {
 }
 
 async function poll() {
+  // One chain of polls at a time: a newer poll, or a lock, makes an older answer stale.
   clearTimeout(timer);
   if (!token) return;
+  const mine = ++generation;
+  if (document.hidden) return;  // nobody is looking: polled again when the tab is shown
   try {
     const [list, weather] = await Promise.all([call(API.learners), call(API.chaos)]);
-    learners = (await list.json()).learners;
-    showWeather(await weather.json());
+    const listing = await list.json(), chaos = await weather.json();
+    if (mine !== generation) return;
+    learners = listing.learners;
+    showWeather(chaos);
     $("login").hidden = true;
     $("board").hidden = false;
     say("");
     render();
     $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (error) {
+    if (mine !== generation) return;
     trouble(error);
     if (!token) return;
   }
@@ -387,6 +394,7 @@ for (const th of document.querySelectorAll("th[data-key]")) {
   });
 }
 
+document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
 window.addEventListener("hashchange", () => { takeToken(); if (token) poll(); });
 takeToken();
 if (token) poll();
