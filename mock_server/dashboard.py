@@ -392,6 +392,9 @@ for (const th of document.querySelectorAll("th[data-key]")) {
     sort = sort.key === key ? {key: key, dir: -sort.dir} : {key: key, dir: key === "name" ? 1 : -1};
     render();
   });
+  th.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); th.click(); }
+  });
 }
 
 document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
@@ -425,7 +428,7 @@ def _head() -> str:
     cells = []
     for key, heading, tip in COLUMNS:
         css = f' class="{key}"' if key in ("name", "labs") else ""
-        sortable = "" if key == "labs" else f' data-key="{key}"'
+        sortable = "" if key == "labs" else f' data-key="{key}" tabindex="0"'
         cells.append(f'<th{css}{sortable} title="{tip}">{heading}</th>')
     return "".join(cells)
 

@@ -308,6 +308,9 @@ def test_sixty_learners_fit_one_readable_table(browser_page: Page, tmp_path: Pat
             assert page.locator("tbody tr").first.get_attribute("data-learner") == "learner-00"
             page.locator('th[data-key="name"]').click()
             assert page.locator("tbody tr").first.get_attribute("data-learner") == "learner-59"
+            page.locator('th[data-key="seen"]').press("Enter")  # by keyboard too
+            expect(page.locator('th[data-key="seen"]')).to_have_attribute("aria-sort", "descending")
+            expect(page.locator('th[data-key="name"]')).not_to_have_attribute("aria-sort", re.compile("."))
             page.locator("#filter").fill("learner-1")
             expect(page.locator("tr[data-learner]")).to_have_count(10)
             page.screenshot(path=str(tmp_path / "dashboard-60.png"))
