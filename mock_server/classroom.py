@@ -266,6 +266,13 @@ class Classroom:
         return {"count": len(learners), "learners": learners}
 
 
+def learner_address(request: Any) -> str | None:
+    """The requesting learner's own IP address in classroom mode (webhook and redirect targets may use it), else None."""
+    if request.scope.get("mock.learner") is None or not request.scope.get("client"):
+        return None
+    return request.scope["client"][0]
+
+
 def budget_exceeded(why: str, budget: str, limit: float, retry_after: int) -> ApiError:
     return ApiError(429, "learner_budget_exceeded",
                     f"{why}, so that one runaway loop cannot slow down the class; wait for Retry-After, "
