@@ -136,6 +136,8 @@ class Classroom:
                 if learner is not None and secrets.compare_digest(learner.secret, found[2]):
                     return raw_key, learner
                 return raw_key, None
+            if LEARNER_SEPARATOR in raw_key or LEARNER_SUBKEY_SEPARATOR in raw_key:
+                raise join_required(raw_key)  # meant as a learner key, but not one: say how to get one
         return parse_client_key(raw_key), None
 
     def is_instructor(self, headers: list[tuple[bytes, bytes]]) -> bool:

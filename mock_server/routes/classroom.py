@@ -107,9 +107,9 @@ async def report_results(request: Request) -> Response:
     if learner is None:
         raise join_required(request.headers.get(CLIENT_KEY_HEADER))
     body = await json_object(request)
-    taken = room.report(learner, body.get("lab"), body.get("exercises"))
     if set(body) - {"lab", "exercises"}:
-        validated(ResultsIn, body, partial=False)
+        validated(ResultsIn, body, partial=False)  # a 422 naming the unknown field
+    taken = room.report(learner, body.get("lab"), body.get("exercises"))
     return JSONResponse({"learner": learner.name, "lab": body["lab"], "exercises": taken})
 
 
