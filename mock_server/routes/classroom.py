@@ -38,9 +38,22 @@ LEARNERS = {JSON: {"type": "object", "required": ["count", "learners"], "propert
 def classroom(request: Request) -> Classroom:
     found = server_state(request).classroom
     if found is None:
-        raise ApiError(404, "classroom_off", "this server is not a classroom server: start it with "
-                       "`python -m mock_server --classroom` for a class (alone, nothing needs joining)")
+        raise classroom_off()
     return found
+
+
+async def classroom_body(request: Request) -> Classroom:
+    """The classroom; without one, a 404, after the body is read as every JSON reader reads it (a bad one is a 4xx)."""
+    found = server_state(request).classroom
+    if found is None:
+        await json_object(request)
+        raise classroom_off()
+    return found
+
+
+def classroom_off() -> ApiError:
+    return ApiError(404, "classroom_off", "this server is not a classroom server: start it with "
+                    "`python -m mock_server --classroom` for a class (alone, nothing needs joining)")
 
 
 def instructor(request: Request, what: str) -> Classroom:
@@ -68,7 +81,7 @@ async def join(request: Request) -> Response:
     A name already taken answers 409 name_taken, unless the request carries that name's key in
     X-Client-Key: then it is a rejoin (200, the same key). Names are 1 to 32 of a-z 0-9 _ -.
     """
-    room = classroom(request)
+    room = await classroom_body(request)
     body = await json_object(request)
     if set(body) - {"name"}:
         validated(JoinIn, body, partial=False)  # a 422 naming the unknown field
@@ -102,7 +115,7 @@ async def report_results(request: Request) -> Response:
     A later report of the same exercise replaces the earlier one. At most 50 labs of 50 exercises
     are kept per learner.
     """
-    room = classroom(request)
+    room = await classroom_body(request)
     learner = learner_of(request)
     if learner is None:
         raise join_required(request.headers.get(CLIENT_KEY_HEADER))
@@ -128,7 +141,7 @@ async def learners(request: Request) -> Response:
 
 class ClassRateLimit(Strict):
     limit: Annotated[int, Field(ge=1, le=100_000, description="requests per window, per learner")]
-    window: Annotated[float, Field(gt=0, le=3600, description="the window, in seconds")]
+    window: Annotated[float, Field(ge=0.01, le=3600, description="the window, in seconds")]
 
 
 class ClassChaosIn(Strict):
@@ -158,6 +171,7 @@ async def put_class_chaos(request: Request) -> Response:
     Retry-After past `limit` requests per `window` seconds, per learner. Fields left out take their
     defaults (calm). latency + jitter is limited by the server's --max-duration.
     """
+    await classroom_body(request)
     room = instructor(request, "the class-wide chaos")
     wanted = ClassChaosIn(**validated(ClassChaosIn, await json_object(request), partial=False))
     limit = room.config.max_duration
