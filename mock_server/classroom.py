@@ -149,7 +149,7 @@ class Classroom:
         return False
 
     def needs_learner(self, path: str) -> bool:
-        return not (path.startswith(CLASSROOM_PREFIX) or path.startswith(OPEN_PATHS))
+        return needs_learner(path)
 
     # ---- joining
 
@@ -266,6 +266,11 @@ class Classroom:
         now = time.monotonic()
         learners = [learner.as_json(now) for learner in sorted(self.learners.values(), key=lambda one: one.name)]
         return {"count": len(learners), "learners": learners}
+
+
+def needs_learner(path: str) -> bool:
+    """Whether a request to `path` needs a learner key (or the instructor token) in classroom mode."""
+    return not (path.startswith(CLASSROOM_PREFIX) or path.startswith(OPEN_PATHS))
 
 
 def learner_address(request: Any) -> str | None:

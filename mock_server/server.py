@@ -17,6 +17,7 @@ import functools
 import gc
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -304,7 +305,10 @@ def run(config: Config) -> None:
 
     def ready(state: ServerState) -> None:
         url = base_url(sock)
-        print("\n".join([ready_line(state, url), *classroom_lines(state, url)]), flush=True)
+        print(ready_line(state, url), flush=True)
+        # On stderr: the ready line is the only one on stdout (process.spawn reads it, then closes the pipe).
+        for line in classroom_lines(state, url):
+            print(line, file=sys.stderr, flush=True)
 
     server = _uvicorn_server(config, sock, ready)
     # The journal keeps many small objects alive, so with the default thresholds the garbage
