@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract import (CLIENT_KEY_HEADER, DEFAULT_CLIENT_KEY, DEFAULT_PORT, INSTANCE_HEADER, LEARNER_VARIABLE,
-                                  LEARNER_SUBKEY_SEPARATOR, PORT_VARIABLE, SERVICE, URL_VARIABLE)
+from mock_server.contract import (CLIENT_KEY_HEADER, DEFAULT_CLIENT_KEY, DEFAULT_PORT, INSTANCE_HEADER,
+                                  LEARNER_SUBKEY_SEPARATOR, LEARNER_VARIABLE, PORT_VARIABLE, SERVICE, URL_VARIABLE)
 from mock_server.process import spawn
 
 from .ports import listener

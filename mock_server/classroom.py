@@ -274,7 +274,7 @@ def needs_learner(path: str) -> bool:
 
 
 def learner_address(request: Any) -> str | None:
-    """The requesting learner's own IP address in classroom mode (webhook and redirect targets may use it), else None."""
+    """The requesting learner's own IP address in classroom mode (webhook and redirect targets may be it), else None."""
     if request.scope.get("mock.learner") is None or not request.scope.get("client"):
         return None
     return request.scope["client"][0]

@@ -155,7 +155,9 @@ class TrafficMiddleware:
         if limited is not None:
             return limited.response()
         weather = classroom.chaos
-        delay = weather.latency + (client.random("class-chaos-jitter").uniform(0, weather.jitter) if weather.jitter else 0)
+        delay = weather.latency
+        if weather.jitter:
+            delay += client.random("class-chaos-jitter").uniform(0, weather.jitter)
         if delay:
             await asyncio.sleep(delay)
         return chaos_failure(weather, client, "class-chaos", "class-wide chaos set by the instructor")
@@ -253,7 +255,9 @@ def chaos_delay(chaos: Chaos, client: ClientState, first_on_connection: bool) ->
     return delay
 
 
-def chaos_failure(chaos: Chaos | ClassChaos, client: ClientState, streams: str = "chaos", what: str = "chaos") -> Response | None:
+def chaos_failure(
+    chaos: Chaos | ClassChaos, client: ClientState, streams: str = "chaos", what: str = "chaos"
+) -> Response | None:
     """The simulated failure this request gets instead of its answer, drawn from the seeded stream; or None."""
     if not chaos.failure_rate or client.random(f"{streams}-failures").random() >= chaos.failure_rate:
         return None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import stat
 import threading
 import time
@@ -35,6 +34,7 @@ from mock_server import delivery
 from mock_server.__main__ import config_from
 from mock_server.config import Config
 from mock_server.contract import LEARNER_VARIABLE, URL_VARIABLE
+from mock_server.process import spawn
 from mock_server.server import BackgroundServer, bind, classroom_lines
 
 TOKEN = "instructor-token-for-the-tests"
@@ -419,7 +419,8 @@ def test_bad_class_chaos_is_refused(http: httpx.Client, body: dict[str, Any], fi
 def test_lab_results_in_and_csv_out(http: httpx.Client) -> None:
     ada_name, bob_name = "a" + new_name(), "b" + new_name()
     ada, bob = join(http, ada_name), join(http, bob_name)
-    report = {"lab": "07", "exercises": [{"name": "Exercise 1", "passed": True}, {"name": "Exercise 2", "passed": False}]}
+    report = {"lab": "07", "exercises": [{"name": "Exercise 1", "passed": True},
+                                         {"name": "Exercise 2", "passed": False}]}
     answer = http.post(RESULTS, json=report, headers=key(f"{ada}/lab-07"))
     assert answer.status_code == 200 and answer.json() == {"learner": ada_name, "lab": "07", "exercises": 2}
     again = {"lab": "07", "exercises": [{"name": "Exercise 2", "passed": True}]}
@@ -575,3 +576,31 @@ def test_without_classroom_nothing_changes(client: httpx.Client, key: str) -> No
     refused(client.get("/get", headers={"X-Client-Key": "ada~" + "A" * 22}), 400, "invalid_client_key")
     assert client.post("/__admin/reset?all=false").status_code == 200
     assert client.get("/__admin/requests").json()["count"] == 0
+
+
+def test_a_remembered_key_from_a_server_since_restarted_joins_anew(joined_env: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    name = new_name()
+    stale = f"{name}~" + "Q" * 22  # what a restarted server's keys file may hold: a key this run never gave out
+    kept = course_server.keys_file()
+    kept.parent.mkdir(parents=True)
+    kept.write_text(json.dumps({joined_env: {name: stale}}))
+    fresh = course_server.join(name)
+    assert fresh != stale and fresh.startswith(f"{name}~") and "joined the class" in capsys.readouterr().out
+    assert json.loads(kept.read_text()) == {joined_env: {name: fresh}}
+
+
+def test_python_m_mock_server_classroom_prints_the_token_and_the_join_line(tmp_path: Any) -> None:
+    log = tmp_path / "classroom.log"
+    process, url = spawn(["--classroom", "--instructor-token", TOKEN, "--tls-port", "0"], log=log)
+    try:
+        with httpx.Client(base_url=url, timeout=10) as http:
+            assert http.get(LEARNERS, headers=BEARER).json()["count"] == 0
+            refused(http.get("/get"), 401, "join_required")
+        while "learners join with" not in log.read_text():
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(10)
+    printed = log.read_text()
+    assert f"instructor token {TOKEN}" in printed and f"MOCK_SERVER_URL={url}" in printed

@@ -162,7 +162,8 @@ async def get_class_chaos(request: Request) -> Response:
     return JSONResponse(instructor(request, "the class-wide chaos").chaos.as_json())
 
 
-@group.route("/__admin/classroom/chaos", methods=["PUT"], body={JSON: ClassChaosIn}, responses={200: {JSON: ClassChaosIn}})
+@group.route("/__admin/classroom/chaos", methods=["PUT"], body={JSON: ClassChaosIn},
+             responses={200: {JSON: ClassChaosIn}})
 async def put_class_chaos(request: Request) -> Response:
     """Set the class-wide chaos (instructor only): it applies from every learner's next request.
 
