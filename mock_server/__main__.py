@@ -19,7 +19,8 @@ MAY_BE_ZERO = {"port", "tls_port", "seed", "latency", "jitter", "connect_latency
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="python -m mock_server",
-        description="The local mock HTTP API for the HTTP clients course. It binds to loopback, "
+        description="The local mock HTTP API for the HTTP clients course. It binds to loopback (beyond it only "
+        "in classroom mode, --classroom), "
         "answers bad input with a 4xx JSON error, and keeps per-client state keyed by the "
         f"{CLIENT_KEY_HEADER} header, {CLIENT_KEY_ONCE}. API docs are served at /docs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
