@@ -25,7 +25,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from . import delivery
+from . import dashboard, delivery
 from .app import create_app
 from .config import Config, bind_refusal, describe, is_loopback_host
 from .contract import READY_PREFIX
@@ -289,8 +289,12 @@ def classroom_lines(state: ServerState, url: str) -> list[str]:
         if host in ("0.0.0.0", "::"):
             shared = url.replace(host if host == "0.0.0.0" else "[::]", "<this machine's address>", 1)
     token = state.classroom.token
+    # The instructor's own browser, on this machine: 0.0.0.0 and :: are not addresses to open.
+    here = url.replace("0.0.0.0", "127.0.0.1", 1).replace("[::]", "[::1]", 1)
     return [
         f"classroom mode: instructor token {token}  (send Authorization: Bearer {token}; keep it to yourself)",
+        f"instructor dashboard: {here}{dashboard.PATH}#token={token}  (open it in a browser; what follows # "
+        "never leaves the browser)",
         f"learners join with: export MOCK_SERVER_URL={shared} MOCK_SERVER_LEARNER=<name>  "
         f'(or in a notebook: course.server.join("<name>") with MOCK_SERVER_URL set)',
         f"budgets per learner: {state.config.learner_rate:g} requests/s, {state.config.learner_concurrency} in flight; "

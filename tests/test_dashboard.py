@@ -18,8 +18,10 @@ import httpx
 import pytest
 
 from mock_server import dashboard
+from mock_server.classroom import Classroom
 from mock_server.config import Config
-from mock_server.server import BackgroundServer
+from mock_server.server import BackgroundServer, classroom_lines
+from mock_server.state import ServerState
 
 TOKEN = "dashboard-test-token-0123456789"
 # The classroom contract's instructor endpoints, and the methods the page uses on each.
@@ -156,3 +158,20 @@ def test_the_token_is_read_from_the_fragment_and_taken_off_the_address(served: h
     # and keeps the token in this tab's sessionStorage only.
     assert "location.hash" in script and "history.replaceState" in script
     assert "localStorage" not in script and "document.cookie" not in script
+
+
+@pytest.mark.parametrize(("host", "url", "opened"), [
+    ("127.0.0.1", "http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+    ("0.0.0.0", "http://0.0.0.0:8765", "http://127.0.0.1:8765"),
+    ("::", "http://[::]:8765", "http://[::1]:8765"),
+    ("192.0.2.7", "http://192.0.2.7:8765", "http://192.0.2.7:8765"),
+])
+def test_a_classroom_server_prints_the_dashboard_link_with_its_token(host: str, url: str, opened: str) -> None:
+    state = ServerState(Config(host=host, classroom=True, instructor_token=TOKEN))
+    state.classroom = Classroom(state.config)
+    (line,) = [line for line in classroom_lines(state, url) if line.startswith("instructor dashboard:")]
+    assert f"{opened}{dashboard.PATH}#token={TOKEN}" in line.split()
+
+
+def test_a_server_alone_prints_no_dashboard_link() -> None:
+    assert classroom_lines(ServerState(Config()), "http://127.0.0.1:8765") == []
