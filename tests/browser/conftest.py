@@ -39,13 +39,26 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.browser_failed = report.failed  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A fresh page; when its test fails, a screenshot of it is kept in the test's tmp_path (and named)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)  # every wait bounded: 30 s unless a test says otherwise
     try:
         opened = context.new_page()
         record_requests(opened)
         yield opened
+        if getattr(request.node, "browser_failed", False):
+            shot = tmp_path / "failed.png"
+            opened.screenshot(path=str(shot), timeout=10_000)
+            print(f"screenshot of the failed page: {shot}")
     finally:
         context.close()
