@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -38,10 +39,10 @@ class Lab:
     work: Path  # the temporary copy of the course that JupyterLab shows
     log: Path
 
-    def get(self, path: str, **kwargs: object) -> httpx.Response:
+    def get(self, path: str) -> httpx.Response:
         """GET `path` (from JupyterLab's root) with the token, not following redirects."""
         with httpx.Client(timeout=30) as client:
-            return client.get(self.url + path, headers={"Authorization": f"token {self.token}"}, **kwargs)  # type: ignore[arg-type]
+            return client.get(self.url + path, headers={"Authorization": f"token {self.token}"})
 
     def log_tail(self, lines: int = 40) -> str:
         return "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-lines:])
@@ -54,8 +55,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def jupyterlab(tmp: Path, mock_server_url: str) -> Iterator[Lab]:
-    """JupyterLab as `make lab` runs it, showing `tmp`/work, its kernels using the server at `mock_server_url`."""
+def jupyterlab(tmp: Path, mock_server_url: str | None, *, hub: bool = False,
+               environ: dict[str, str] | None = None) -> Iterator[Lab]:
+    """JupyterLab as `make lab` runs it, showing `tmp`/work, its kernels using the server at `mock_server_url`.
+
+    With `hub`, as repo2docker runs it instead (Binder, a hub's image): `./start jupyter lab`, no Makefile,
+    no course config path; with no `mock_server_url`, the kernels' first ensure() starts the server.
+    """
     work, state = tmp / "work", tmp / "jupyter-state"
     state.mkdir(parents=True, exist_ok=True)
     port, token = free_port(), secrets.token_hex(16)
@@ -63,16 +69,23 @@ def jupyterlab(tmp: Path, mock_server_url: str) -> Iterator[Lab]:
                 f"--IdentityProvider.token={token}" + (" --allow-root" if os.geteuid() == 0 else ""))  # CI runs as root
     # The kernels' ipc sockets live in the runtime folder: a short path (a socket's is at most 107 bytes).
     runtime = Path(tempfile.mkdtemp(prefix="jl-"))
-    env = {**os.environ, URL_VARIABLE: mock_server_url,
+    env = {**os.environ, **({URL_VARIABLE: mock_server_url} if mock_server_url else {}),
            "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
            "JUPYTER_RUNTIME_DIR": str(runtime), "IPYTHONDIR": str(state / "ipython")}
     for name in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):  # under `make test`: this make is a make of its own
         env.pop(name, None)
+    if mock_server_url is None:
+        env.pop(URL_VARIABLE, None)
+    env |= environ or {}
+    if hub:
+        env |= {"COURSE_WORK": str(work), "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}
+        command = [str(ROOT / "start"), "jupyter", "lab", f"--ServerApp.root_dir={work}", *lab_args.split()]
+    else:
+        command = ["make", "-s", "-C", str(ROOT), "lab", f"WORK={work}", f"LAB_ARGS={lab_args}"]
     log = tmp / "jupyterlab.log"
     with open(log, "w") as output:
-        process = subprocess.Popen(["make", "-s", "-C", str(ROOT), "lab", f"WORK={work}", f"LAB_ARGS={lab_args}"],
-                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", token, work, log)
     try:
         _wait_ready(lab, process)
@@ -86,7 +99,8 @@ def _wait_ready(lab: Lab, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"make lab exited with {process.returncode} before JupyterLab answered:\n{lab.log_tail()}")
+            raise AssertionError(f"JupyterLab's command exited with {process.returncode} before it answered:\n"
+                                 f"{lab.log_tail()}")
         try:
             if lab.get("/api/status").status_code == 200:
                 return
@@ -97,7 +111,7 @@ def _wait_ready(lab: Lab, process: subprocess.Popen[bytes]) -> None:
 
 
 def _stop(lab: Lab, process: subprocess.Popen[bytes]) -> None:
-    """Shut down every kernel (they run in sessions of their own), then the whole `make lab` group."""
+    """Shut down every kernel (they run in sessions of their own), then the whole process group."""
     try:
         if process.poll() is None:
             for kernel in lab.get("/api/kernels").json():

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 CHROMIUM_VARIABLE = "CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"  # Debian's chromium package (`apt-get install -y chromium`)
-INSTALL = "install Debian's chromium (`sudo apt-get install -y chromium`; .ci/run does it) or set CHROMIUM=/path/to/chromium"
+INSTALL = ("install Debian's chromium (`sudo apt-get install -y chromium`; .ci/run does it) "
+           "or set CHROMIUM=/path/to/chromium")
 # Where a page may send requests: this machine only (data: and blob: URLs never leave the browser).
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 LOCAL_SCHEMES = {"data", "blob", "about"}

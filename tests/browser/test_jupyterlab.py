@@ -19,13 +19,16 @@ from typing import Any
 import nbformat
 import pytest
 
-from browsing import offsite
-from jupyterlab_run import ROOT, Lab, jupyterlab
+from browsing import offsite, record_requests
+from course.ports import listener
+from jupyterlab_run import ROOT, Lab, free_port, jupyterlab
+from mock_server.contract import PORT_VARIABLE
 from mock_server.process import spawn
 from mock_server.routes import GROUPS
 
 LESSON = "notebooks/00_welcome.ipynb"
-RUN_TIMEOUT = int(os.environ.get("BROWSER_RUN_TIMEOUT_MS", "180000"))  # ms: every cell of lesson 00 (its slowest waits a few seconds) on a loaded machine
+# ms: every cell of lesson 00 (its slowest waits a few seconds) on a loaded machine; BROWSER_RUN_TIMEOUT_MS to change
+RUN_TIMEOUT = int(os.environ.get("BROWSER_RUN_TIMEOUT_MS", "180000"))
 ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 NOTEBOOK = ".jp-NotebookPanel"  # each test opens one notebook in a workspace of its own (?reset)
 PROMPT_DONE = re.compile(r"^\[\d+\]:$")
@@ -181,3 +184,36 @@ def test_the_error_check_sees_stderr_and_tracebacks(lab: Lab, page: Any) -> None
     assert in_the_page == [0, 1]
     saved = shown_errors(save(page, path))
     assert sorted(saved) == [0, 1] and "to stderr" in saved[0] and "ValueError: on purpose" in saved[1]
+
+
+@pytest.fixture(scope="module")
+def hub_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab as repo2docker starts it (`./start jupyter lab`), with no mock server running: on a port
+    of its own (not 8765, which may be the user's), so the one its kernel starts is stopped here after."""
+    port = free_port()
+    try:
+        with jupyterlab(tmp_path_factory.mktemp("hub"), None, hub=True, environ={PORT_VARIABLE: str(port)}) as running:
+            running.mock_server_port = port  # type: ignore[attr-defined]
+            yield running
+    finally:
+        found = listener(port)
+        if found is not None and "mock_server" in found.command.split():
+            os.kill(found.pid, 15)
+
+
+def test_on_a_hub_the_first_cell_starts_the_server_that_jupyterlab_serves(hub_lab: Lab, page: Any) -> None:
+    """No Makefile: lesson 00's first cell (ensure()) starts the server, then /mock-server/docs renders."""
+    port = hub_lab.mock_server_port  # type: ignore[attr-defined]
+    assert listener(port) is None
+    page.goto(f"{hub_lab.url}/lab/tree/{LESSON}?reset&token={hub_lab.token}")
+    wait_idle(page)
+    page.locator(f"{NOTEBOOK} .jp-CodeCell").first.click()
+    page.keyboard.press("Shift+Enter")  # the first cell only: BASE = ensure(); print(BASE)
+    first = page.locator(f"{NOTEBOOK} .jp-CodeCell").first
+    first.locator(".jp-OutputArea-output", has_text=f"http://127.0.0.1:{port}").wait_for(timeout=RUN_TIMEOUT)
+    docs = page.context.new_page()
+    record_requests(docs)
+    docs.goto(f"{hub_lab.url}/mock-server/docs")
+    docs.locator(".opblock-tag-section").first.wait_for(timeout=60_000)
+    assert docs.locator(".opblock-tag").evaluate_all("tags => tags.map(t => t.dataset.tag)") == [g.name for g in GROUPS]
+    assert offsite(page.requests_seen + docs.requests_seen) == []
