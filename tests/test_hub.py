@@ -15,6 +15,7 @@ import pytest
 from course.hub import NAME, mock_server_port
 from jupyterlab_run import ROOT, Lab, jupyterlab
 from mock_server.contract import SERVICE, URL_VARIABLE
+from mock_server.process import spawn
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,32 @@ def test_start_makes_the_work_copies_then_becomes_the_command(tmp_path: Path) ->
                             capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 3 and "ran jupyterhub-singleuser" in result.stdout, result.stderr
     assert (work / "notebooks" / "00_welcome.ipynb").is_file() and (work / "labs").is_dir()
+
+
+INSTRUCTOR_TOKEN = "hub-test-instructor-token"
+
+
+@pytest.fixture(scope="module")
+def classroom_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    tmp = tmp_path_factory.mktemp("hub-classroom")
+    server, url = spawn(["--classroom", "--instructor-token", INSTRUCTOR_TOKEN], log=tmp / "mock-server.log")
+    try:
+        with jupyterlab(tmp, url) as running:
+            yield running
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize(("authorization", "status"), [(f"Bearer {INSTRUCTOR_TOKEN}", 200), (None, 401),
+                                                       ("Bearer not-the-token", 401)])
+def test_instructor_calls_reach_the_classroom_server_through_jupyterlab(
+        classroom_lab: Lab, authorization: str | None, status: int) -> None:
+    """JupyterLab's token goes in the query, the instructor's in Authorization: the proxy passes it on."""
+    import httpx
+
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(f"{classroom_lab.url}/{NAME}/__admin/classroom/learners?token={classroom_lab.token}",
+                         headers=headers, timeout=30)
+    assert response.status_code == status, response.text
+    assert (response.json().get("learners") == []) if status == 200 else response.json()["error"] == "instructor_only"
