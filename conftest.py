@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if _server is not None:
         _server.terminate()
         _server.wait(10)
+
+
+BROWSER_TESTS = "tests/browser/"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say at the end of the run whether the real-browser tests ran, and why not when they did not."""
+    reports = [report for outcome in ("passed", "failed", "error", "skipped")
+               for report in terminalreporter.stats.get(outcome, [])
+               if getattr(report, "nodeid", "").startswith(BROWSER_TESTS)]
+    skipped = [report for report in reports if report.skipped]
+    if not skipped:
+        return
+    reasons = Counter(str(report.longrepr[2]).removeprefix("Skipped: ") if isinstance(report.longrepr, tuple)
+                      else str(report.longrepr) for report in skipped)
+    terminalreporter.write_sep("=", "browser tests skipped", yellow=True, bold=True)
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"{count} real-browser test(s) in {BROWSER_TESTS} did not run: {reason}",
+                                    yellow=True)

@@ -61,13 +61,16 @@ CLIENT_ERRORS = {JSON: ErrorBody}
 BODYLESS_METHODS = ("GET", "HEAD", "DELETE")
 # Starlette's {name} matches one non-empty path segment; {name:path} matches the rest of the path.
 SEGMENT = {"pattern": "^[^/]+$"}
+# Every URL in the page is relative, so /docs works under any path prefix: through JupyterLab's
+# jupyter-server-proxy (/mock-server/docs, /proxy/8765/docs) as well as at the server's own root.
+# `{here}` leads from the page to the server's root: "" from /docs, "../" from /docs/.
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Mock server API</title>
-<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<link rel="stylesheet" href="{here}docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});</script>
+<script src="{here}docs/static/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "{here}openapi.json", dom_id: "#swagger-ui", deepLinking: true}});</script>
 </body></html>
 """
 
@@ -203,12 +206,13 @@ async def openapi_json(request: Request) -> Response:
 
 
 async def docs_page(request: Request) -> Response:
-    return HTMLResponse(PAGE)
+    return HTMLResponse(PAGE.format(here="../" if request.url.path.endswith("/") else ""))
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/docs", docs_page, include_in_schema=False),
+        Route("/docs/", docs_page, include_in_schema=False),  # no redirect: its Location would lose a proxy's prefix
         Mount("/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
     ]

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -54,15 +55,20 @@ def test_a_busy_port_is_explained() -> None:
     assert "cannot listen on" in result.stderr and "pick another port with --port" in result.stderr
 
 
-def test_docs_page_loads_only_local_assets(client: httpx.Client) -> None:
-    page = client.get("/docs")
+@pytest.mark.parametrize("page_path", ["/docs", "/docs/"])
+@pytest.mark.parametrize("prefix", ["", "/mock-server", "/user/ada/proxy/8765"])
+def test_docs_page_loads_only_local_assets_under_any_prefix(client: httpx.Client, page_path: str, prefix: str) -> None:
+    """Through jupyter-server-proxy the page is at /<prefix>/docs: every URL in it must be relative."""
+    page = client.get(page_path)
     assert page.status_code == 200
-    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert assets and all(asset.startswith("/docs/static/") for asset in assets)
+    urls = re.findall(r'(?:src=|href=|url: )"([^"]+)"', page.text)
+    assert len(urls) == 3 and not any(url.startswith("/") for url in urls)
     assert "http://" not in page.text and "https://" not in page.text
-    for asset in assets:
-        response = client.get(asset)
-        assert response.status_code == 200 and len(response.content) > 1000
+    for url in urls:
+        resolved = urljoin(f"http://127.0.0.1:8765{prefix}{page_path}", url)
+        assert resolved.startswith(f"http://127.0.0.1:8765{prefix}/"), resolved
+        response = client.get(resolved.removeprefix(f"http://127.0.0.1:8765{prefix}"))
+        assert response.status_code == 200 and len(response.content) > 1000, url
 
 
 def test_openapi_describes_every_endpoint_with_its_limits(client: httpx.Client) -> None:
