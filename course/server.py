@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract import (CLIENT_KEY_HEADER, DEFAULT_CLIENT_KEY, DEFAULT_PORT, INSTANCE_HEADER, PORT_VARIABLE,
-                                  SERVICE, URL_VARIABLE)
+from mock_server.contract import (CLIENT_KEY_HEADER, DEFAULT_CLIENT_KEY, DEFAULT_PORT, INSTANCE_HEADER,
+                                  LEARNER_SUBKEY_SEPARATOR, LEARNER_VARIABLE, PORT_VARIABLE, SERVICE, URL_VARIABLE)
 from mock_server.process import spawn
 
 from .ports import listener
@@ -72,7 +72,102 @@ def ensure() -> str:
         _instances.pop(where, None)  # the new server's first answer is not news
     _healthy[where] = url
     _answered.add(where)
+    name = os.environ.get(LEARNER_VARIABLE, "")
+    if name and where not in _learners:
+        _join(url, name, f"as {LEARNER_VARIABLE} says")
     return url
+
+
+# ---- Classroom: joining a classroom server (python -m mock_server --classroom)
+
+# The learner key this process joined with, per setting of the variables that choose the server.
+_learners: dict[tuple[str, str], str] = {}
+
+
+def keys_file() -> Path:
+    """Where join() keeps this user's learner keys, per server and name (readable by the user only)."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "http-clients-course" / "classroom-keys.json"
+
+
+def join(name: str) -> str:
+    """Join the classroom server at $MOCK_SERVER_URL as `name`; returns the learner key.
+
+    From then on client_key("lesson-07") gives "<learner key>/lesson-07", so every notebook's KEY
+    carries it. The key is kept in keys_file(), so joining again with the same name (another
+    notebook, a restarted kernel) is a rejoin with the same key. Setting $MOCK_SERVER_LEARNER joins
+    on the first ensure() instead.
+    """
+    return _join(_find(), name, "")
+
+
+def _find() -> str:
+    where = _where()
+    return _healthy.get(where) or ensure()
+
+
+def client_key(name: str) -> str:
+    """The X-Client-Key to use for `name`: `name` itself alone, "<learner key>/<name>" once joined to a class."""
+    where = _where()
+    key = _learners.get(where)
+    if key is None and os.environ.get(LEARNER_VARIABLE):
+        ensure()  # joins
+        key = _learners.get(where)
+    return name if key is None else f"{key}{LEARNER_SUBKEY_SEPARATOR}{name}"
+
+
+def learner_key() -> str | None:
+    """The learner key this process joined the current server with, or None (alone)."""
+    return _learners.get(_where())
+
+
+def _join(base: str, name: str, why: str) -> str:
+    path = keys_file()
+    kept = _read_keys(path)
+    remembered = kept.get(base, {}).get(name)
+    headers = {"Content-Type": "application/json", **({CLIENT_KEY_HEADER: remembered} if remembered else {})}
+    request = urllib.request.Request(f"{base}/__admin/classroom/join", json.dumps({"name": name}).encode(),
+                                     headers, method="POST")
+    try:
+        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            problem = json.loads(exc.read())
+        except ValueError:
+            problem = {}
+        if problem.get("error") == "classroom_off":
+            raise MockServerError(f"the mock server at {base} is not a classroom server, so there is nothing to join: "
+                                  f"alone, leave {LEARNER_VARIABLE} unset and do not call join()") from None
+        raise MockServerError(f"joining the class at {base} as {name!r} failed: {exc.code} "
+                              f"{problem.get('message', '')}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise MockServerError(f"joining the class at {base} failed: {exc}") from None
+    key = answer["key"]
+    kept.setdefault(base, {})[name] = key
+    _write_keys(path, kept)
+    _learners[_where()] = key
+    how = "rejoined" if answer.get("rejoined") else "joined"
+    print(f"{how} the class at {base} as {name}{' (' + why + ')' if why else ''}: every KEY = client_key(...) now "
+          f"carries your learner key (kept in {path}, readable by you only)")
+    return key
+
+
+def _read_keys(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _write_keys(path: Path, kept: dict[str, dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump(kept, out, indent=1, sort_keys=True)
+    os.replace(temporary, path)
 
 
 def ensure_tls() -> str:

@@ -7,7 +7,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 
-from .config import AUTO, Config, describe
+from .config import AUTO, MIN_TOKEN_LENGTH, Config, bind_refusal, describe
 from .contract import CLIENT_KEY_HEADER, CLIENT_KEY_ONCE, TLS_PORT_OFFSET
 from .server import run
 from .tls import tls_port
@@ -19,7 +19,8 @@ MAY_BE_ZERO = {"port", "tls_port", "seed", "latency", "jitter", "connect_latency
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="python -m mock_server",
-        description="The local mock HTTP API for the HTTP clients course. It binds to loopback, "
+        description="The local mock HTTP API for the HTTP clients course. It binds to loopback (beyond it only "
+        "in classroom mode, --classroom), "
         "answers bad input with a 4xx JSON error, and keeps per-client state keyed by the "
         f"{CLIENT_KEY_HEADER} header, {CLIENT_KEY_ONCE}. API docs are served at /docs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -30,7 +31,10 @@ def parser() -> argparse.ArgumentParser:
         help_text = item.metadata["help"] + (f" (env {env})" if env else "")
         if env and env in os.environ:
             default = os.environ[env]  # argparse converts string defaults with `type`
-        cli.add_argument(describe(item.name), type=_TYPES[item.type], default=default, help=help_text)
+        if item.type == "bool":
+            cli.add_argument(describe(item.name), action="store_true", help=help_text)
+        else:
+            cli.add_argument(describe(item.name), type=_TYPES[item.type], default=default, help=help_text)
     return cli
 
 
@@ -43,12 +47,18 @@ def config_from(argv: Sequence[str] | None = None) -> Config:
     for name, value in values.items():
         if name == "tls_port" and value == AUTO:
             continue
-        if isinstance(value, (int, float)) and (value < 0 or (value == 0 and name not in MAY_BE_ZERO)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (value < 0 or (value == 0 and name not in MAY_BE_ZERO)):
             cli.error(f"{describe(name)} must be {'at least 0' if name in MAY_BE_ZERO else 'positive'}, got {value}")
     for name in ("port", "tls_port"):
         if values[name] > 65535:
             cli.error(f"{describe(name)} must be at most 65535, got {values[name]}")
     config = Config(**values)
+    refusal = bind_refusal(config)
+    if refusal is not None:
+        cli.error(refusal)
+    if config.instructor_token and len(config.instructor_token) < MIN_TOKEN_LENGTH:
+        cli.error(f"{describe('instructor_token')} must be at least {MIN_TOKEN_LENGTH} characters (it guards the "
+                  "whole class); leave it out to have a random one made")
     derived = tls_port(config)
     if derived is not None and derived > 65535:
         cli.error(f"--port {config.port} + {TLS_PORT_OFFSET} is past 65535: give {describe('tls_port')} "

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs
+from .classroom import Classroom
 from .config import Config
 from .endpoints import Endpoint
 from .errors import error_response
@@ -27,6 +28,8 @@ def create_app(config: Config | None = None) -> MockApp:
     config = config or Config()
     state = ServerState(config)
     state.collections = build_collections(config.seed)
+    if config.classroom:
+        state.classroom = Classroom(config)
     routes = routes_by_path([endpoint for group in GROUPS for endpoint in group.endpoints])
     return MockApp(state, SegmentRouter([*routes, *docs.routes()]))
 

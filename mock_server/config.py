@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from dataclasses import dataclass, field
 
-from .contract import DEFAULT_PORT, PORT_VARIABLE, TLS_PORT_OFFSET, TLS_PORT_VARIABLE
+from .contract import DEFAULT_PORT, INSTRUCTOR_TOKEN_VARIABLE, PORT_VARIABLE, TLS_PORT_OFFSET, TLS_PORT_VARIABLE
 
 MiB = 1024 * 1024
+MIN_TOKEN_LENGTH = 16  # --instructor-token
 AUTO = -1  # --tls-port's default: derived from --port
 
 
@@ -19,7 +21,8 @@ def _opt(default: object, help: str, *, env: str | None = None) -> object:
 class Config:
     """Settings for one mock server. `python -m mock_server --help` lists them all."""
 
-    host: str = _opt("127.0.0.1", "interface to bind; keep it on loopback")
+    host: str = _opt("127.0.0.1", "interface to bind: a loopback address (127.0.0.1, ::1, localhost), or with "
+                     "--classroom any address (0.0.0.0: every interface), so learners on other machines can join")
     port: int = _opt(DEFAULT_PORT, "TCP port (0 picks a free one); it also speaks HTTP/2 to clients that "
                      "start with it (h2c, prior knowledge)", env=PORT_VARIABLE)
     tls_port: int = _opt(
@@ -111,9 +114,52 @@ class Config:
     token_ttl: int = _opt(3600, "lifetime of tokens from POST /oauth/token, in seconds")
     api_key: str = _opt("course-api-key", "the key /api-key accepts in X-API-Key")
     log_level: str = _opt("warning", "uvicorn log level")
+    classroom: bool = _opt(
+        False,
+        "classroom mode: one server for a whole class. Learners join with a name (POST /__admin/classroom/join, "
+        "or course.server.join(\"ada\")) and every request must carry the learner key they got; one learner "
+        "cannot see or change another's state; each learner has a rate and concurrency budget; the instructor "
+        "(with --instructor-token) sees every learner and sets class-wide chaos under /__admin/classroom/. "
+        "Only in this mode may --host be beyond loopback",
+    )
+    instructor_token: str = _opt(
+        "", "the instructor's bearer token in classroom mode (at least 16 characters, also by env); empty: a random one is "
+        "made and printed at start", env=INSTRUCTOR_TOKEN_VARIABLE,
+    )
+    learner_rate: float = _opt(
+        100.0, "requests per second each learner may send in classroom mode (bursts of as many; more gets 429 "
+        "learner_budget_exceeded)",
+    )
+    learner_concurrency: int = _opt(
+        200, "requests each learner may have in flight at once in classroom mode (more gets 429 "
+        "learner_budget_exceeded)",
+    )
+    max_learners: int = _opt(500, "learners who may join in classroom mode (then a join gets 409 classroom_full)")
 
     def with_changes(self, **changes: object) -> Config:
         return dataclasses.replace(self, **changes)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (an address or "localhost") is this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_refusal(config: Config) -> str | None:
+    """Why the server must not bind to `config.host`, or None: beyond loopback only in classroom mode."""
+    if config.classroom or is_loopback_host(config.host):
+        return None
+    return (
+        f"--host {config.host} is not a loopback address, and the mock server binds beyond this machine only in "
+        "classroom mode: anyone who can reach it could read and change every client key's state. To serve a class, "
+        "add --classroom (learners must then join, each with a secret key, and the instructor token guards the class "
+        "controls); to work alone, keep --host 127.0.0.1."
+    )
 
 
 def describe(name: str) -> str:

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import time
@@ -78,11 +79,26 @@ def _json(value: Any) -> bytes:
 # ---- Receiver URLs and secrets
 
 
-def check_url(url: str) -> str:
-    """`url` if it is http(s) to a loopback host with a port, else a 422 receiver_not_allowed saying why."""
+def same_address(host: str | None, address: str | None) -> bool:
+    """Whether `host` (a URL's hostname) is the IP address `address` (None: never)."""
+    if not host or not address:
+        return False
+    try:
+        return ipaddress.ip_address(host) == ipaddress.ip_address(address)
+    except ValueError:
+        return False
+
+
+def check_url(url: str, learner_address: str | None = None) -> str:
+    """`url` if it is http(s) to a loopback host with a port, else a 422 receiver_not_allowed saying why.
+
+    In classroom mode `learner_address` is the requesting learner's own address, allowed too.
+    """
+    allowed = [*LOOPBACK_HOSTS, *([learner_address] if learner_address else [])]
+
     def refuse(why: str) -> ApiError:
         return ApiError(422, "receiver_not_allowed", f"receiver URL {url[:80]!r} is not allowed: {why}",
-                        allowed_hosts=list(LOOPBACK_HOSTS))
+                        allowed_hosts=allowed)
 
     if len(url) > MAX_URL_LENGTH:
         raise refuse(f"it is longer than {MAX_URL_LENGTH} characters")
@@ -99,7 +115,10 @@ def check_url(url: str) -> str:
         raise refuse("only http:// and https:// receivers are allowed")
     if "@" in parts.netloc:
         raise refuse("it carries credentials (user@host); put a secret in the endpoint instead")
-    if parts.hostname not in LOOPBACK_HOSTS:
+    if parts.hostname not in LOOPBACK_HOSTS and not same_address(parts.hostname, learner_address):
+        if learner_address:
+            raise refuse(f"deliveries go to this machine or to your own address only: use host {learner_address}, "
+                         f"127.0.0.1, [::1] or localhost, not {parts.hostname!r} (nothing else is resolved)")
         raise refuse(f"deliveries go to this machine only: use host 127.0.0.1, [::1] or localhost, "
                      f"not {parts.hostname!r} (nothing else is resolved)")
     if port is None or port == 0:
@@ -221,12 +240,12 @@ class Webhooks:
 
     # endpoints
     def add_endpoint(self, url: str, signature: str, secret: str | None, max_attempts: int, timeout: float,
-                     backoff: float) -> Endpoint:
+                     backoff: float, learner_address: str | None = None) -> Endpoint:
         if len(self.endpoints) >= MAX_ENDPOINTS:
             raise ApiError(409, "too_many_endpoints",
                            f"a client key may register at most {MAX_ENDPOINTS} endpoints; delete one first "
                            "(DELETE /webhooks/endpoints/{id}) or reset", limit=MAX_ENDPOINTS)
-        check_url(url)
+        check_url(url, learner_address)
         number = self.endpoint_numbers + 1
         if secret is None:
             secret = generated_secret(self.config, self.client, signature, number)

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from . import idempotency
+from . import classroom, idempotency
 from .config import Config
 from .contract import CLIENT_KEY_DESCRIPTION, CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN
 from .endpoints import Content, Endpoint, Param, Status
@@ -30,6 +30,23 @@ CLIENT_KEY = {
     "description": CLIENT_KEY_DESCRIPTION,
     "schema": {"type": "string", "pattern": f"^{CLIENT_KEY_PATTERN}$"},
 }
+# In classroom mode (--classroom) every request carries a learner key (POST /__admin/classroom/join gives one).
+LEARNER_KEY = CLIENT_KEY | {
+    "description": "your learner key, from POST /__admin/classroom/join (course.server.join), alone or as "
+    "<learner key>/<anything>: this server runs a class, and anything else is 401 join_required",
+    "schema": {"type": "string", "pattern": f"^{classroom.LEARNER_KEY.pattern}$"},
+}
+# The open paths of a classroom server (joining, the health probe, the instructor's calls) take either.
+ANY_KEY = CLIENT_KEY | {"schema": {"type": "string",
+                                   "pattern": f"^(?:{classroom.LEARNER_KEY.pattern}|{CLIENT_KEY_PATTERN})$"}}
+
+
+def client_key_parameter(path: str, config: Config) -> dict[str, Any]:
+    if not config.classroom:
+        return CLIENT_KEY
+    return ANY_KEY if not classroom.needs_learner(path) else LEARNER_KEY
+
+
 IDEMPOTENCY_KEY = {
     "name": idempotency.HEADER,
     "in": "header",
@@ -139,7 +156,7 @@ def operation(endpoint: Endpoint, method: str, config: Config, components: Compo
         "operationId": method.lower() + "_" + re.sub(r"\W+", "_", path).strip("_"),
         "parameters": [parameter(param, endpoint.path, config) for param in endpoint.params]
         + ([any_query(endpoint.any_query)] if endpoint.any_query else [])
-        + ([IDEMPOTENCY_KEY] if endpoint.idempotent else []) + [CLIENT_KEY],
+        + ([IDEMPOTENCY_KEY] if endpoint.idempotent else []) + [client_key_parameter(endpoint.path, config)],
         "responses": {
             str(status): {"description": describe_status(status)}
             | ({} if content is None else {"content": components.content(content)})

@@ -17,6 +17,7 @@ import functools
 import gc
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from . import delivery
 from .app import create_app
-from .config import Config, describe
+from .config import Config, bind_refusal, describe, is_loopback_host
 from .contract import READY_PREFIX
 from .state import ServerState
 from .tls import H2_PREFACE, ConnectionServing, TlsListener, bind_tls, head_too_large, listen, url_of
@@ -222,7 +223,13 @@ class _Server(uvicorn.Server):
 
 
 def bind(config: Config) -> socket.socket:
-    """A listening socket for `config`, or SystemExit with a message that says what to do."""
+    """A listening socket for `config`, or SystemExit with a message that says what to do.
+
+    Beyond loopback only in classroom mode: refused before any socket is made.
+    """
+    refusal = bind_refusal(config)
+    if refusal is not None:
+        raise SystemExit(refusal)
     return listen(config.host, config.port, config.backlog, "", "Stop it, or pick another port with --port.")
 
 
@@ -271,11 +278,39 @@ def ready_line(state: ServerState, url: str) -> str:
     return line
 
 
+def classroom_lines(state: ServerState, url: str) -> list[str]:
+    """What a classroom server prints after its ready line: the instructor token and the learners' join line."""
+    if state.classroom is None:
+        return []
+    host = state.config.host
+    shared = url
+    if not is_loopback_host(host):
+        # 0.0.0.0 or :: is every interface, not an address to connect to: say which one to give out.
+        if host in ("0.0.0.0", "::"):
+            shared = url.replace(host if host == "0.0.0.0" else "[::]", "<this machine's address>", 1)
+    token = state.classroom.token
+    return [
+        f"classroom mode: instructor token {token}  (send Authorization: Bearer {token}; keep it to yourself)",
+        f"learners join with: export MOCK_SERVER_URL={shared} MOCK_SERVER_LEARNER=<name>  "
+        f'(or in a notebook: course.server.join("<name>") with MOCK_SERVER_URL set)',
+        f"budgets per learner: {state.config.learner_rate:g} requests/s, {state.config.learner_concurrency} in flight; "
+        f"at most {state.config.max_learners} learners",
+    ]
+
+
 def run(config: Config) -> None:
     """Serve in the foreground until interrupted; print the ready line once listening."""
     raise_open_file_limit()
     sock = bind(config)
-    server = _uvicorn_server(config, sock, lambda state: print(ready_line(state, base_url(sock)), flush=True))
+
+    def ready(state: ServerState) -> None:
+        url = base_url(sock)
+        print(ready_line(state, url), flush=True)
+        # On stderr: the ready line is the only one on stdout (process.spawn reads it, then closes the pipe).
+        for line in classroom_lines(state, url):
+            print(line, file=sys.stderr, flush=True)
+
+    server = _uvicorn_server(config, sock, ready)
     # The journal keeps many small objects alive, so with the default thresholds the garbage
     # collector runs full collections often, and each one stalls every request in flight.
     # Freeze what startup made and collect less often; every store is bounded anyway.

@@ -431,12 +431,13 @@ class Connection:
     over TLS) or "h2c" (HTTP/2 over cleartext TCP, with prior knowledge).
     """
 
-    __slots__ = ("id", "protocol", "requests", "clients", "lost")
+    __slots__ = ("id", "protocol", "requests", "clients", "lost", "learners")
 
     def __init__(self, id: int, protocol: str) -> None:
         self.id = id
         self.protocol = protocol
         self.requests = 0  # non-admin requests served so far
+        self.learners: dict[str, Any] | None = None  # classroom mode: learner name -> Learner served on it
         # key -> (client epoch, that client's number for it); at most MAX_CLIENTS_PER_CONNECTION keys
         self.clients: dict[str, tuple[int, int]] = {}
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set when the client goes
@@ -491,6 +492,7 @@ class ServerState:
         self.sessions: OrderedDict[str, str] = OrderedDict()  # session id -> user name
         self.collections: dict[str, Any] = {}
         self.deliverer: Any = None  # the webhook sender (delivery.Sender), made on first use
+        self.classroom: Any = None  # classroom.Classroom with --classroom (app.py makes it), else None
         self.default_chaos = Chaos(config.latency, config.jitter, config.connect_latency)
         self.journal_budget = JournalBudget(config.journal_bytes)
         self.state_budget = StateBudget(config.state_bytes, self.clients, self._forget)
@@ -561,6 +563,10 @@ class ServerState:
         for key, (epoch, _) in connection.clients.items():
             self._leave(key, epoch)
         connection.clients.clear()
+        if connection.learners:
+            for learner in connection.learners.values():
+                learner.connections_open -= 1
+            connection.learners.clear()
 
     def connection_number(self, connection: Connection, client: ClientState) -> int:
         """The connection's number among the ones `client` has used (1, 2, ...).

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .classroom import ClassChaos, Classroom, Learner, join_required
 from .config import describe
 from .contract import CLIENT_KEY_HEADER, INSTANCE_HEADER
 from .errors import ApiError, error_response
@@ -45,8 +46,64 @@ class TrafficMiddleware:
             return
         try:
             raw_key, content_length, chunked = _scan_headers(scope["headers"])
-            # Read once, here, for every path: the admin API acts on the key the journal uses.
-            key = scope["mock.client_key"] = parse_client_key(raw_key)
+            classroom = self.state.classroom
+            if classroom is None:
+                # Read once, here, for every path: the admin API acts on the key the journal uses.
+                scope["mock.client_key"] = parse_client_key(raw_key)
+            else:
+                learner = self.admit(classroom, scope, raw_key)
+                if learner is not None:
+                    await self.serve_learner(classroom, learner, scope, receive, send, content_length, chunked)
+                    return
+        except ApiError as exc:
+            await exc.response()(scope, receive, send)
+            return
+        await self.serve(scope, receive, send, content_length, chunked)
+
+    def admit(self, classroom: Classroom, scope: Scope, raw_key: str | None) -> Learner | None:
+        """Classroom mode: the learner whose key the request carries, or None for an open path or the
+        instructor; an ApiError (401 join_required) for anything else."""
+        key, learner = classroom.identify(raw_key)
+        scope["mock.client_key"] = key
+        if learner is None and classroom.needs_learner(scope["path"]) and not classroom.is_instructor(scope["headers"]):
+            raise join_required(raw_key)
+        return learner
+
+    async def serve_learner(
+        self, classroom: Classroom, learner: Learner, scope: Scope, receive: Receive, send: Send,
+        content_length: int, chunked: bool,
+    ) -> None:
+        """A learner's request: within their budgets (else a 429 saying which), counted for the instructor."""
+        now = time.monotonic()
+        learner.last_seen = now
+        learner.requests += 1
+        refusal = classroom.admit(learner, now)
+        if refusal is not None:
+            learner.budget_refusals += 1
+            learner.count(429)
+            await refusal.response()(scope, receive, send)
+            return
+        scope["mock.learner"] = learner
+        classroom.note_connection(learner, scope.get("mock.connection"))
+        learner.in_flight += 1
+        status: int | None = None
+
+        async def counted_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = 499 if _gone(scope) else message["status"]
+            await send(message)
+
+        try:
+            await self.serve(scope, receive, counted_send, content_length, chunked)
+        finally:
+            learner.in_flight -= 1
+            learner.count(status)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, content_length: int, chunked: bool) -> None:
+        """Any request, its client key read: an admin or docs one as it is, one to the simulated API tracked."""
+        try:
+            key = scope["mock.client_key"]
             if scope["path"].startswith(UNTRACKED_PREFIXES):
                 await self.serve_untracked(scope, receive, send, content_length, chunked)
                 return
@@ -73,6 +130,12 @@ class TrafficMiddleware:
                 return
             if body_receive is None:
                 return  # the client left halfway through sending its body
+            learner = scope.get("mock.learner")
+            if learner is not None and not self.state.classroom.chaos.calm:
+                weather = await self.class_weather(learner, client)
+                if weather is not None:
+                    await weather(scope, body_receive, tracked_send)
+                    return
             chaos = client.chaos or self.state.default_chaos
             delay = chaos_delay(chaos, client, first_on_connection)
             if delay:
@@ -84,6 +147,20 @@ class TrafficMiddleware:
             await self.app(scope, body_receive, tracked_send)
         finally:
             self.close(entry, client, scope, started)
+
+    async def class_weather(self, learner: Learner, client: ClientState) -> Response | None:
+        """The instructor's class-wide chaos on a learner's request: its rate limit, delay and failures."""
+        classroom = self.state.classroom
+        limited = classroom.class_limited(learner, time.monotonic())
+        if limited is not None:
+            return limited.response()
+        weather = classroom.chaos
+        delay = weather.latency
+        if weather.jitter:
+            delay += client.random("class-chaos-jitter").uniform(0, weather.jitter)
+        if delay:
+            await asyncio.sleep(delay)
+        return chaos_failure(weather, client, "class-chaos", "class-wide chaos set by the instructor")
 
     async def serve_untracked(self, scope: Scope, receive: Receive, send: Send, content_length: int, chunked: bool) -> None:
         """An admin or docs request: no journal, no chaos, but a body limit (UNTRACKED_MAX_BODY or --max-body)."""
@@ -178,13 +255,15 @@ def chaos_delay(chaos: Chaos, client: ClientState, first_on_connection: bool) ->
     return delay
 
 
-def chaos_failure(chaos: Chaos, client: ClientState) -> Response | None:
+def chaos_failure(
+    chaos: Chaos | ClassChaos, client: ClientState, streams: str = "chaos", what: str = "chaos"
+) -> Response | None:
     """The simulated failure this request gets instead of its answer, drawn from the seeded stream; or None."""
-    if not chaos.failure_rate or client.random("chaos-failures").random() >= chaos.failure_rate:
+    if not chaos.failure_rate or client.random(f"{streams}-failures").random() >= chaos.failure_rate:
         return None
-    code = client.random("chaos-codes").choice(chaos.failure_codes)
+    code = client.random(f"{streams}-codes").choice(chaos.failure_codes)
     headers = {"Retry-After": CHAOS_RETRY_AFTER} if code in RETRY_AFTER_CODES else {}
-    return error_response(code, "chaos", f"simulated failure (chaos failure_rate={chaos.failure_rate})", headers)
+    return error_response(code, "chaos", f"simulated failure ({what} failure_rate={chaos.failure_rate})", headers)
 
 
 async def _read_body(receive: Receive, limit: int, too_large: Callable[[int], ApiError]) -> bytes | None:

@@ -15,7 +15,7 @@ LAYERS = [
     {"contract"},
     {"config", "errors", "process"},
     {"state"},
-    {"idempotency", "reading", "waiting", "delivery"},
+    {"idempotency", "reading", "waiting", "delivery", "classroom"},
     {"endpoints"},
     {"responses"},
     {"routes.*", "traffic"},

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mock_server.config import Config, describe
 from mock_server.contract import CLIENT_KEY_HEADER, CLIENT_KEY_PATTERN
+from mock_server import classroom
 from mock_server.docs import openapi
 from mock_server.process import spawn
 
@@ -56,7 +57,8 @@ def flags(config: Config) -> list[str]:
         argument
         for item in dataclasses.fields(config)
         if item.name != "port" and getattr(config, item.name) != getattr(default, item.name)
-        for argument in (describe(item.name), str(getattr(config, item.name)))
+        for argument in ((describe(item.name),) if getattr(config, item.name) is True
+                         else (describe(item.name), str(getattr(config, item.name))))
     ]
 
 
@@ -103,6 +105,9 @@ UNSTATED_RULES = {
        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
     "PUT /__admin/payments/outage": "exactly one of calls or seconds; status and retry_after with mode error only; "
     "delay is at most --max-duration, and more than 0 for lost_answer",
+    "PUT /__admin/classroom/chaos": "latency + jitter is at most --max-duration",
+    "POST /__admin/classroom/join": "the name is not taken already",
+    "POST /__admin/classroom/results": "exercise names have no control characters; at most 50 labs per learner",
 }
 # Operations that answer 5xx only in an outage a case would have to set up first (each case has a
 # client key of its own, so none is ever in one): the checks that a 5xx would skip still apply.
@@ -185,4 +190,59 @@ def test_every_operation_answers_within_its_schema(
     try:
         run_cases(fuzz_server=fuzz_server, connections=connections)
     except FailureGroup as failures:  # its text is the report: each failure, its answer and a curl line
+        raise pytest.fail.Exception(str(failures), pytrace=False) from None
+
+
+# The classroom operations again, on a classroom server (--classroom), as a learner and the instructor:
+# each case joins as a learner of its own and carries the instructor token too.
+CLASSROOM_TOKEN = "fuzzing-instructor-token"
+CLASSROOM_CONFIG = FUZZ_CONFIG.with_changes(classroom=True, instructor_token=CLASSROOM_TOKEN, max_learners=100_000)
+CLASSROOM_DOCUMENT = openapi(CLASSROOM_CONFIG)
+classroom_schema = schemathesis.openapi.from_dict(json.loads(json.dumps(CLASSROOM_DOCUMENT)), config=SETTINGS)
+CLASSROOM_OPERATIONS = [(method, path) for method, path in OPERATIONS if path.startswith("/__admin/classroom/")]
+learner_names = (f"fuzz-{number}" for number in itertools.count())
+
+
+@pytest.fixture(scope="module")
+def classroom_server() -> Iterator[str]:
+    process, url = spawn(flags(CLASSROOM_CONFIG), log=Path(tempfile.gettempdir()) / f"fuzz-classroom-{os.getpid()}.log")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def fuzz_in_class(case: schemathesis.Case, classroom_server: str, connections: requests.Session) -> None:
+    joined = connections.post(f"{classroom_server}/__admin/classroom/join", json={"name": next(learner_names)})
+    assert joined.status_code == 201, joined.text
+    drawn = (case.headers or {}).get(CLIENT_KEY_HEADER)
+    invalid = drawn is not None and not re.fullmatch(f"{classroom.LEARNER_KEY.pattern}|{CLIENT_KEY_PATTERN}", drawn)
+    case.call_and_validate(
+        base_url=classroom_server,
+        session=connections,
+        headers={CLIENT_KEY_HEADER: drawn if invalid else joined.json()["key"],
+                 "Authorization": f"Bearer {CLASSROOM_TOKEN}"},
+        timeout=10,
+        additional_checks=[not_a_server_bug],
+        excluded_checks=skipped_checks(case.operation),
+    )
+
+
+def test_the_classroom_document_is_the_one_served(classroom_server: str) -> None:
+    served = httpx.get(f"{classroom_server}/openapi.json", headers={"Authorization": f"Bearer {CLASSROOM_TOKEN}"})
+    assert served.json() == json.loads(json.dumps(CLASSROOM_DOCUMENT))
+    classroom_schema.validate()
+
+
+@pytest.mark.parametrize(("method", "path"), CLASSROOM_OPERATIONS,
+                         ids=[f"{method} {path}" for method, path in CLASSROOM_OPERATIONS])
+def test_every_classroom_operation_answers_within_its_schema_in_a_class(
+    method: str, path: str, classroom_server: str, connections: requests.Session
+) -> None:
+    (built,) = get_all_tests(schema=classroom_schema.include(method=method, path=path), test_func=fuzz_in_class,
+                             settings=None,
+                             given_kwargs={})
+    _, run_cases = built.ok()
+    try:
+        run_cases(classroom_server=classroom_server, connections=connections)
+    except FailureGroup as failures:
         raise pytest.fail.Exception(str(failures), pytrace=False) from None

@@ -1,7 +1,7 @@
 """Every endpoint group, in the order /docs lists them."""
 
-from . import (admin, auth, capacity, cookies, echo, payments, ratelimit, redirects, resources, scenarios, status_delay,
-               streams, webhooks)
+from . import (admin, auth, capacity, classroom, cookies, echo, payments, ratelimit, redirects, resources, scenarios,
+               status_delay, streams, webhooks)
 
 GROUPS = [
     echo.group,
@@ -17,4 +17,5 @@ GROUPS = [
     payments.group,
     webhooks.group,
     admin.group,
+    classroom.group,
 ]

@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..classroom import instructor_only
 from ..config import describe
 from ..endpoints import Group, Param
 from ..contract import SERVICE
@@ -106,10 +107,13 @@ async def server_stats(request: Request) -> Response:
 @group.route("/__admin/reset", Param("all", bool, default=False, description="reset every client key"), methods=["POST"],
              responses={200: {JSON: {"type": "object", "required": ["reset"], "properties": {"reset": {"type": "string"}}}}})
 async def reset(request: Request, all: bool) -> Response:
-    """Forget this client key's journal, counters, records, Idempotency-Keys and chaos (all=true: every key's)."""
+    """Forget this client key's journal, counters, records, Idempotency-Keys and chaos (all=true: every key's;
+    in classroom mode only with the instructor token)."""
     state = server_state(request)
     key = client_key(request)
     if all:
+        if state.classroom is not None and not state.classroom.is_instructor(request.scope["headers"]):
+            raise instructor_only("resetting every client key (all=true)")
         state.reset_all()
         return JSONResponse({"reset": "all"})
     state.reset_client(key)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..classroom import learner_address
+from ..delivery import same_address
 from ..endpoints import ALL_METHODS, Group, Param
 from ..errors import invalid_param
 from ..reading import is_loopback, origin
@@ -72,8 +74,12 @@ async def redirect_to(request: Request, url: str, status_code: int) -> Response:
     except ValueError as exc:  # a bracketed host that is not an IPv6 address (http://[::1), or such a port
         raise invalid_param("url", f"is not a valid URL ({exc}): {url!r}") from None
     if parts.scheme or parts.netloc:
-        if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
-            raise invalid_param("url", f"must be a path like /get or a loopback URL (127.0.0.1, localhost), got {url!r}")
+        address = learner_address(request)
+        if parts.scheme not in ("http", "https") or not (
+                is_loopback(parts.hostname) or same_address(parts.hostname, address)):
+            own = f", or your own address {address}" if address else ""
+            raise invalid_param("url", f"must be a path like /get or a loopback URL (127.0.0.1, localhost{own}), "
+                                f"got {url!r}")
     elif not url.startswith("/") or url.startswith("//"):
         raise invalid_param("url", f"must be a path starting with a single /, got {url!r}")
     return RedirectResponse(url, status_code)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import delivery
+from ..classroom import learner_address
 from ..config import describe
 from ..contract import CLIENT_KEY_HEADER
 from ..endpoints import Group, Param
@@ -112,15 +113,17 @@ def _hooks(request: Request) -> delivery.Webhooks:
 async def create_endpoint(request: Request) -> Response:
     """Register a receiver URL (201); the answer carries its secret.
 
-    The URL must be http(s) to 127.0.0.1, [::1] or localhost with a port (else 422
+    The URL must be http(s) to 127.0.0.1, [::1] or localhost with a port (in classroom mode, or the
+    learner's own address; else 422
     receiver_not_allowed, saying why); at most 10 endpoints per client key (409).
     """
     _no_loop(request)
     body = await json_object(request)
+    address = learner_address(request)
     if isinstance(body.get("url"), str):
-        delivery.check_url(body["url"])  # first, so a URL off this machine is refused as such
+        delivery.check_url(body["url"], address)  # first, so a URL off this machine is refused as such
     wanted = validated(EndpointIn, body, partial=False)
-    endpoint = _hooks(request).add_endpoint(**wanted)
+    endpoint = _hooks(request).add_endpoint(**wanted, learner_address=address)
     return JSONResponse(endpoint.as_json(), 201, {"Location": f"/webhooks/endpoints/{endpoint.id}"})
 
 
