@@ -6,7 +6,8 @@
 #   make test     check the mock server, every notebook and every lab (pytest options: TEST_ARGS="-n 4")
 #   make server   run the mock server in the foreground
 #   make labs     rebuild labs/ from solutions/ (maintainers; FORCE=1 replaces changed labs too)
-#   make bench    measure the mock server, its worst case for memory included (skip it: --no-memory)
+#   make bench    measure the mock server, with a 60-learner classroom burst (skip it: --no-classroom)
+#                 and its worst case for memory (skip it: --no-memory)
 #   make clean    remove .venv, caches and logs (never your work/)
 # Keep your copies elsewhere with WORK=/path. Use another port with PORT=8766 (HTTPS: PORT + 1000, or TLS_PORT=9766), another Python with PYTHON=python3.12, pass options to
 # JupyterLab with LAB_ARGS="--no-browser"; compare the

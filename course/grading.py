@@ -26,6 +26,8 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
+from mock_server.contract import LEARNER_VARIABLE
+
 from .checks import runs_path, source_hash
 from .labs import PATTERN, ROOT, Exercise, LabError, answer_cell_ids, exercises, read_notebook
 from .notebooks import CELL_TIMEOUT, QUIET_KERNEL
@@ -221,23 +223,108 @@ def grade_command(wanted: Sequence[str]) -> int:
     cells = sum(cell.cell_type == "code" for path in paths for cell in _readable(path))
     results: list[Result] = []
     problems: list[str] = []
+    learner, previous = None, os.environ.get(LEARNER_VARIABLE)
     # The labs need the mock server: start it once here (if none runs) rather than in every kernel.
     try:
-        with running(), tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
-            for path in paths:
-                progress.set_postfix_str(path.name)
-                try:
-                    results += grade(path, on_cell=lambda: progress.update())
-                except LabError as exc:
-                    problems.append(str(exc))
+        with running() as base:
+            learner = join_for_grading(base)
+            with tqdm(total=cells, desc="grading", unit="cell", leave=False) as progress:
+                for path in paths:
+                    progress.set_postfix_str(path.name)
+                    try:
+                        results += grade(path, on_cell=lambda: progress.update())
+                    except LabError as exc:
+                        problems.append(str(exc))
     except MockServerError as exc:  # raised before any lab ran
         print(f"error: the labs need the mock server, and {exc}", file=sys.stderr)
         return 2
+    finally:
+        _set_learner_variable(previous)  # join_for_grading sets it for the grading kernels
     if results:
         print(report(results))
     for problem in problems:
         print(f"\ncould not grade: {problem}", file=sys.stderr)
+    if results and learner:
+        share_results(base, learner, results)
     return 2 if problems else 0 if all(result.passed for result in results) else 1
+
+
+# ---- Lab results for the instructor: sent only when the learner has joined a classroom server
+
+RESULT_NAME_LIMIT = 64  # the classroom server keeps exercise names of at most this many characters
+
+
+def join_for_grading(base: str) -> str | None:
+    """The name the learner joined the classroom server at `base` with, or None when they have not
+    joined it: alone, nothing is sent, and no server is asked anything.
+
+    Joined means $MOCK_SERVER_LEARNER is set (course.server.ensure() has joined with it), or
+    course.server.join(name) was called for this server, in a notebook (it keeps the key in
+    course.server.keys_file()): then this process joins again with that key, and sets
+    $MOCK_SERVER_LEARNER for the grading kernels, so that the labs' KEYs carry the learner key as
+    they do in the learner's own notebooks.
+    """
+    from .server import MockServerError, join, joined_names
+
+    name = os.environ.get(LEARNER_VARIABLE)
+    if name:
+        return name
+    names = joined_names(base)
+    if not names:
+        return None
+    if len(names) > 1:
+        print(f"Your results are not sent to the classroom server at {base}: you joined it as "
+              f"{' and '.join(names)}. Say which one gets them: {LEARNER_VARIABLE}={names[0]} make check",
+              file=sys.stderr)
+        return None
+    try:
+        join(names[0])
+    except MockServerError as exc:
+        print(f"Your results are not sent to the classroom server at {base}: {exc}", file=sys.stderr)
+        return None
+    os.environ[LEARNER_VARIABLE] = names[0]
+    return names[0]
+
+
+def _set_learner_variable(value: str | None) -> None:
+    if value is None:
+        os.environ.pop(LEARNER_VARIABLE, None)
+    else:
+        os.environ[LEARNER_VARIABLE] = value
+
+
+def classroom_results(results: Sequence[Result]) -> dict[str, list[dict[str, Any]]]:
+    """What the instructor gets, lab by lab: each exercise's title and whether it passed (no code, no hints)."""
+    by_lab: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_lab.setdefault(result.lab, []).append({"name": _short(result.exercise), "passed": result.passed})
+    return by_lab
+
+
+def _short(title: str) -> str:
+    if len(title) <= RESULT_NAME_LIMIT:
+        return title
+    return title[: RESULT_NAME_LIMIT - 1].rsplit(" ", 1)[0] + "…"
+
+
+def share_results(base: str, learner: str, results: Sequence[Result]) -> bool:
+    """Send each exercise's pass or fail to the classroom server at `base`; print one line that says
+    what was sent and where, or why it was not. Never raises: the grades stand either way."""
+    from .server import send_results
+
+    by_lab = classroom_results(results)
+    try:
+        for lab, exercises in by_lab.items():
+            send_results(lab, exercises)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the grade is already given
+        print(f"Your results were not sent to the classroom server at {base}: {exc}. Your grades above stand; "
+              "only the instructor does not see them yet.", file=sys.stderr)
+        return False
+    summary = "; ".join(f"lab {lab}: {sum(item['passed'] for item in exercises)} of {len(exercises)} pass"
+                        for lab, exercises in by_lab.items())
+    print(f"\nSent to the classroom server at {base}, as {learner}: whether each exercise passed ({summary}). "
+          "Nothing else is sent: no code, no hints.")
+    return True
 
 
 def _readable(path: Path) -> list[nbformat.NotebookNode]:

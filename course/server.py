@@ -121,6 +121,42 @@ def learner_key() -> str | None:
     return _learners.get(_where())
 
 
+def joined_names(base: str) -> list[str]:
+    """The names this user joined the classroom server at `base` with (as keys_file() keeps them)."""
+    names = _read_keys(keys_file()).get(base)
+    return sorted(names) if isinstance(names, dict) else []
+
+
+def send_results(lab: str, exercises: list[dict[str, Any]]) -> None:
+    """Report one lab's results, [{"name": "Exercise 1 · ...", "passed": True}, ...], to the classroom
+    server this process joined (POST /__admin/classroom/results with the learner key).
+
+    Raises MockServerError, saying why, when the server did not take them.
+    """
+    key = learner_key()
+    if key is None:
+        raise MockServerError("this process has not joined a class (course.server.join)")
+    base = _find()
+    body = json.dumps({"lab": lab, "exercises": exercises}).encode()
+    request = urllib.request.Request(f"{base}/__admin/classroom/results", body,
+                                     {"Content-Type": "application/json", CLIENT_KEY_HEADER: key}, method="POST")
+    try:
+        with _DIRECT.open(request, timeout=ADMIN_TIMEOUT) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            problem = json.loads(exc.read())
+            why = f"{problem['error']}: {problem['message']}"
+        except (ValueError, KeyError, TypeError):
+            why = exc.reason
+        raise MockServerError(f"it answered {exc.code} ({why})") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, TimeoutError):
+            raise MockServerError(f"it did not answer within {ADMIN_TIMEOUT:g} s") from None
+        raise MockServerError(f"it cannot be reached ({reason})") from None
+
+
 def _join(base: str, name: str, why: str) -> str:
     path = keys_file()
     kept = _read_keys(path)

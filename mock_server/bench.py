@@ -15,12 +15,20 @@ are near the head limit, /flaky counter names as long as a head allows, records 
 Idempotency-Keys as large as a create allows on every key, and tens of thousands of client
 keys over a few keep-alive connections. It reports the resident memory after each
 part, the peak, and what is left after POST /__admin/reset?all=true.
+
+Before that, a classroom server (`--classroom`; `--no-classroom` skips it) takes the burst a
+class makes when every learner runs a lesson's fan-out at the same moment: 60 joined learners,
+each sending 50 concurrent /delay/1 (3000 in flight, one server process). It reports whether
+all succeeded, p50, p99 and max (each request timed from before it connects; the median of
+three bursts), and the instructor dashboard's own cost: one GET /__admin/classroom/learners
+with 60 learners, and the burst's p99 while the dashboard polls that every second.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import importlib.util
 import json
 import os
@@ -47,6 +55,14 @@ BURST_TIME_LIMIT = 20.0  # a server that cannot overlap slow requests would take
 BURST_RUNS = 3  # report the median run: one burst on a shared machine is noisy
 THROUGHPUT_CONNECTIONS = 64
 H2_CONNECTIONS, H2_STREAMS = 8, 8  # HTTP/2 load: as many requests in flight as THROUGHPUT_CONNECTIONS
+
+# The classroom burst: every learner runs a lesson's fan-out at once (issue 11).
+CLASS_LEARNERS, CLASS_FAN_OUT, CLASS_DELAY = 60, 50, 1.0
+CLASS_POLL = 1.0  # seconds between the dashboard's GET /__admin/classroom/learners while it polls
+CLASS_DASHBOARD_CALLS = 20  # timed one after another, on one keep-alive connection
+CLASS_LEARNERS_PATH = "/__admin/classroom/learners"
+CLASS_CHAOS_PATH = "/__admin/classroom/chaos"  # the dashboard page asks for both on every poll
+CLASS_TOKEN = "bench-instructor-token"
 
 # The worst case for memory, sized by the server's default limits: every key the client table
 # holds, each with a full journal of the largest heads and bodies the journal keeps.
@@ -236,14 +252,14 @@ def measure_https(target: Target, seconds: float, use_wrk: bool) -> None:
 class _OneRequest(asyncio.Protocol):
     """Sends one request on a fresh connection and times it until the whole response is in."""
 
-    def __init__(self, request: bytes, finished: asyncio.Future[float | None]) -> None:
+    def __init__(self, request: bytes, finished: asyncio.Future[float | None], started: float | None = None) -> None:
         self.request, self.finished = request, finished
         self.buffer = b""
-        self.started = 0.0
+        self.started = started or 0.0  # given: timed from then (before connecting), else from the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        self.started = time.perf_counter()
+        self.started = self.started or time.perf_counter()
         transport.write(self.request)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
@@ -279,6 +295,170 @@ async def burst(target: Target, count: int, delay: float) -> tuple[list[float], 
         task.cancel()
     latencies = sorted(task.result() for task in done if task.result() is not None)
     return latencies, count - len(latencies)
+
+
+def _http(address: tuple[str, int], method: str, path: str, body: Any = None,
+          headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request on a fresh connection: its status and its JSON answer (None when it is not JSON)."""
+    connection = http.client.HTTPConnection(*address, timeout=30)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, data, {**({"Content-Type": "application/json"} if data else {}),
+                                                **(headers or {})})
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, None
+
+
+def join_class(address: tuple[str, int], learners: int) -> list[str]:
+    """Join `learners` learners to the classroom server; their keys. Each reports a few labs'
+    results first, so the dashboard has as much to show as in a real class."""
+    keys = []
+    for number in range(learners):
+        status, answer = _http(address, "POST", "/__admin/classroom/join", {"name": f"learner-{number:02d}"})
+        if status != 201:
+            raise RuntimeError(f"joining learner-{number:02d}: {status} {answer}")
+        keys.append(answer["key"])
+        for lab in range(1, 12):
+            exercises = [{"name": f"Exercise {exercise}", "passed": (number + lab + exercise) % 3 != 0}
+                         for exercise in range(1, 5)]
+            status, answer = _http(address, "POST", "/__admin/classroom/results",
+                                   {"lab": f"{lab:02d}", "exercises": exercises}, {"X-Client-Key": keys[-1]})
+            if status != 200:
+                raise RuntimeError(f"lab results of learner-{number:02d}: {status} {answer}")
+    return keys
+
+
+def _dashboard_request(address: tuple[str, int], path: str = CLASS_LEARNERS_PATH) -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n"
+            f"Authorization: Bearer {CLASS_TOKEN}\r\n\r\n").encode()
+
+
+async def _dashboard_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one dashboard request on a keep-alive connection; its status, once the answer is in."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: (\d+)", head)
+    if length is None:
+        raise RuntimeError(f"{CLASS_LEARNERS_PATH} answered without a Content-Length: {head!r}")
+    await reader.readexactly(int(length.group(1)))
+    return int(head.split(b" ", 2)[1])
+
+
+async def time_dashboard(address: tuple[str, int], calls: int) -> list[float]:
+    """Seconds each of `calls` GET /__admin/classroom/learners took, one after another."""
+    reader, writer = await asyncio.open_connection(*address)
+    request, took = _dashboard_request(address), []
+    try:
+        for _ in range(calls):
+            started = time.perf_counter()
+            status = await _dashboard_answer(reader, writer, request)
+            took.append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"{CLASS_LEARNERS_PATH} answered {status}")
+    finally:
+        writer.close()
+    return took
+
+
+async def class_burst(address: tuple[str, int], keys: list[str], fan_out: int, delay: float,
+                      poll: float | None = None) -> tuple[list[float], int, list[float]]:
+    """Every learner's `fan_out` concurrent GET /delay/{delay} at once, each on its own connection
+    and timed from before it connects; with `poll`, the dashboard asks for the learners every
+    `poll` seconds meanwhile (and for the class's chaos, as the page does). Returns (latencies,
+    failures, the seconds each of the dashboard's polls took)."""
+    loop = asyncio.get_running_loop()
+    requests = [f"GET /delay/{delay:g} HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\nX-Client-Key: {key}\r\n"
+                f"Connection: close\r\n\r\n".encode() for key in keys for _ in range(fan_out)]
+
+    async def one(request: bytes) -> float | None:
+        finished: asyncio.Future[float | None] = loop.create_future()
+        started = time.perf_counter()
+        try:
+            await loop.create_connection(lambda: _OneRequest(request, finished, started), *address)
+            return await finished
+        except OSError:
+            return None
+
+    polled: list[float] = []
+
+    async def dashboard() -> None:
+        assert poll is not None
+        reader, writer = await asyncio.open_connection(*address)
+        requests = [_dashboard_request(address), _dashboard_request(address, CLASS_CHAOS_PATH)]
+        try:
+            while True:
+                started = time.perf_counter()
+                for request in requests:
+                    if await _dashboard_answer(reader, writer, request) != 200:
+                        raise RuntimeError(f"the dashboard's {request.split()[1].decode()} failed during the burst")
+                polled.append(time.perf_counter() - started)
+                await asyncio.sleep(max(0.0, poll - (time.perf_counter() - started)))
+        finally:
+            writer.close()
+
+    poller = asyncio.ensure_future(dashboard()) if poll else None
+    tasks = [asyncio.ensure_future(one(request)) for request in requests]
+    done, pending = await asyncio.wait(tasks, timeout=BURST_TIME_LIMIT)
+    for task in pending:
+        task.cancel()
+    if poller is not None:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        if poller.done() and not poller.cancelled() and poller.exception():
+            raise poller.exception()  # type: ignore[misc]
+    latencies = sorted(task.result() for task in done if task.result() is not None)
+    return latencies, len(requests) - len(latencies), polled
+
+
+def measure_classroom(results: dict[str, str]) -> None:
+    """The classroom burst and the dashboard's cost, on a server of its own started with --classroom."""
+    target = Target("mock_server --classroom",
+                    [sys.executable, "-m", "mock_server", "--port", "{port}", "--tls-port", "0", "--classroom",
+                     "--instructor-token", CLASS_TOKEN], "/__admin/health")
+    start(target)
+    try:
+        assert target.process is not None
+        keys = join_class(target.address, CLASS_LEARNERS)
+        label = f"classroom: {CLASS_LEARNERS} x {CLASS_FAN_OUT} /delay/{CLASS_DELAY:g}"
+        quiet, polled, answers, failed = [], [], [], 0
+        for run in range(BURST_RUNS):
+            for runs, poll in ((quiet, None), (polled, CLASS_POLL)):
+                time.sleep(1.5)  # let the previous burst drain
+                latencies, failures, dashboard = asyncio.run(
+                    class_burst(target.address, keys, CLASS_FAN_OUT, CLASS_DELAY, poll))
+                failed += failures
+                runs.append(latencies)
+                answers += dashboard
+        total = 2 * BURST_RUNS * len(keys) * CLASS_FAN_OUT
+        results[f"{label}: succeeded"] = f"{total - failed:,} of {total:,}" + (" (all)" if not failed else "")
+        # The median burst by p99, each mode: one burst on a shared machine is noisy.
+        by_p99 = lambda latencies: percentile(latencies, 0.99) if latencies else float("inf")  # noqa: E731
+        middle = sorted(quiet, key=by_p99)[len(quiet) // 2]
+        if middle:
+            results[f"{label}: p50 (s)"] = f"{percentile(middle, 0.50):.3f}"
+            results[f"{label}: p99 (s)"] = f"{percentile(middle, 0.99):.3f}"
+            results[f"{label}: max (s)"] = f"{middle[-1]:.3f}"
+        busy = sorted(polled, key=by_p99)[len(polled) // 2]
+        if busy:
+            results[f"{label}: p99, dashboard polled every {CLASS_POLL:g} s (s)"] = f"{percentile(busy, 0.99):.3f}"
+        if answers:
+            results[f"classroom: dashboard answer during a burst, max (ms)"] = f"{max(answers) * 1000:.0f}"
+        time.sleep(1.5)
+        cpu_before = cpu_seconds(target.process.pid)
+        took = sorted(asyncio.run(time_dashboard(target.address, CLASS_DASHBOARD_CALLS)))
+        cpu_after = cpu_seconds(target.process.pid)
+        dashboard = f"classroom: GET {CLASS_LEARNERS_PATH.rsplit('/', 1)[1]}, {len(keys)} learners"
+        results[f"{dashboard}, median (ms)"] = f"{statistics.median(took) * 1000:.1f}"
+        if cpu_before is not None and cpu_after is not None:
+            results[f"{dashboard}, server CPU (ms)"] = f"{(cpu_after - cpu_before) / len(took) * 1000:.1f}"
+    finally:
+        stop(target)
 
 
 @dataclass
@@ -430,7 +610,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> None:
+def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool, classroom: bool = False) -> None:
     results = target.results
     results["startup to healthy (s)"] = f"{start(target):.2f}"
     try:
@@ -466,6 +646,10 @@ def measure(target: Target, seconds: float, use_wrk: bool, worst_case: bool) -> 
             results[f"{ACCURACY_REQUESTS} x /delay/0.2 error, max (ms)"] = f"{max(errors):.1f}"
         memory = memory_mib(target.process.pid, "VmHWM")
         results["peak memory (MiB)"] = "n/a" if memory is None else f"{memory:.0f}"
+        if classroom:
+            print(f"measuring {target.name} as a classroom server: {CLASS_LEARNERS} learners x {CLASS_FAN_OUT} "
+                  f"/delay/{CLASS_DELAY:g}, {2 * BURST_RUNS} bursts ...", flush=True)
+            measure_classroom(results)
         if worst_case:
             print(f"measuring {target.name}'s worst case for memory (a minute or more) ...", flush=True)
             asyncio.run(worst_case_for_memory(target))
@@ -511,13 +695,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_argument("--go-httpbin", help="path to a go-httpbin binary (measured as a peer)")
     cli.add_argument("--no-peers", action="store_true", help="measure the mock server only")
     cli.add_argument("--no-memory", action="store_true", help="skip the mock server's worst case for memory")
+    cli.add_argument("--no-classroom", action="store_true",
+                     help=f"skip the classroom burst ({CLASS_LEARNERS} learners x {CLASS_FAN_OUT} /delay/1 at once)")
     args = cli.parse_args(argv)
     raise_open_file_limit()
     use_wrk = shutil.which("wrk") is not None
     targets = find_targets(args)
     for target in targets:
         print(f"measuring {target.name} ...", flush=True)
-        measure(target, args.seconds, use_wrk, worst_case=target is targets[0] and not args.no_memory)
+        ours = target is targets[0]
+        measure(target, args.seconds, use_wrk, worst_case=ours and not args.no_memory,
+                classroom=ours and not args.no_classroom)
     generator = "wrk (-t2 -c64)" if use_wrk else f"an asyncio load generator ({THROUGHPUT_CONNECTIONS} connections)"
     if shutil.which("h2load"):
         generator += f"; HTTP/2 from h2load (-c{H2_CONNECTIONS} -m{H2_STREAMS})"
