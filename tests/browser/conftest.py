@@ -27,7 +27,9 @@ if SKIP_REASON:
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while a sync Playwright lives, its event loop counts as running in this
+# thread, and any later asyncio.run() in the same test process (tests/test_load.py) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
