@@ -3,8 +3,9 @@
 One server serves a whole class. A learner joins with a name and gets a key that carries a
 secret ("ada~<22 characters>", 128 random bits); in this mode every request must carry that key
 in X-Client-Key, or "<learner key>/<anything>", so one learner cannot name, and so cannot read,
-reset or re-script, another's state. Each learner has a rate and a concurrency budget. The
-instructor's bearer token opens /__admin/classroom/... (the learners, class-wide chaos, results).
+reset or re-script, another's state. Each learner has a rate and a concurrency budget; a request
+over either gets its 429 after a short hold, so a loop that ignores the 429s cannot keep the server
+busy refusing it while the class waits. The instructor's bearer token opens /__admin/classroom/... (the learners, class-wide chaos, results).
 
 Without --classroom none of this exists: ServerState.classroom is None and the traffic
 middleware does not look further.
@@ -12,6 +13,7 @@ middleware does not look further.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import secrets
@@ -43,6 +45,12 @@ RESULT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 LAB_NAME = re.compile(r"[A-Za-z0-9._-]{1,32}")
 # Most learners one TCP connection remembers having served (for the learners' connection counts).
 MAX_LEARNERS_PER_CONNECTION = 100
+# An over-budget request's 429 is held back one budget tick (1/--learner-rate seconds, at most
+# MAX_REFUSAL_HOLD), so a loop that ignores Retry-After runs at the budget's pace instead of
+# making the server spend a core answering it. At most MAX_HELD_REFUSALS per learner wait at
+# once (the rest are answered at once), so held requests stay few.
+MAX_REFUSAL_HOLD = 1.0
+MAX_HELD_REFUSALS = 16
 
 
 @dataclass
@@ -69,7 +77,7 @@ class ClassChaos:
 class Learner:
     """One learner who joined: their key, budgets' state, counts and lab results."""
 
-    def __init__(self, name: str, rate: float) -> None:
+    def __init__(self, name: str, burst: float) -> None:
         self.name = name
         self.secret = secrets.token_urlsafe(16)  # 128 bits, 22 characters
         self.key = f"{name}{LEARNER_SEPARATOR}{self.secret}"
@@ -79,11 +87,12 @@ class Learner:
         self.rate_limited = 0  # answers with status 429, whoever sent them (the budget, class chaos, /ratelimited)
         self.errors = 0  # requests the client gave up on before the answer (499)
         self.budget_refusals = 0
+        self.held_refusals = 0  # 429s waiting out their hold (MAX_HELD_REFUSALS)
         self.connections = 0  # TCP connections this learner has used
         self.connections_open = 0
         self.in_flight = 0
         self.last_seen: float | None = None  # time.monotonic()
-        self.tokens = rate  # the rate budget's token bucket
+        self.tokens = burst  # the rate budget's token bucket, full
         self.refilled = time.monotonic()
         self.window: tuple[ClassChaos, float, int] | None = None  # class rate limit: (for which chaos, start, count)
         self.labs: dict[str, dict[str, tuple[bool, str]]] = {}  # lab -> exercise -> (passed, reported_at)
@@ -169,7 +178,7 @@ class Classroom:
             raise ApiError(409, "classroom_full", f"this class is full: {self.config.max_learners} learners have "
                            f"joined (the server's {describe('max_learners')}); ask the instructor",
                            limit=self.config.max_learners)
-        joined = self.learners[name] = Learner(name, self.config.learner_rate)
+        joined = self.learners[name] = Learner(name, budget_burst(self.config.learner_rate))
         return joined, True
 
     # ---- budgets
@@ -183,7 +192,7 @@ class Classroom:
                 f"(the server's {describe('learner_concurrency')}, {config.learner_concurrency})",
                 "concurrency", config.learner_concurrency, 1)
         rate = config.learner_rate
-        learner.tokens = min(rate, learner.tokens + (now - learner.refilled) * rate)
+        learner.tokens = min(budget_burst(rate), learner.tokens + (now - learner.refilled) * rate)
         learner.refilled = now
         if learner.tokens < 1:
             wait = math.ceil((1 - learner.tokens) / rate)
@@ -192,6 +201,16 @@ class Classroom:
                 f"(the server's {describe('learner_rate')})", "rate", rate, wait)
         learner.tokens -= 1
         return None
+
+    async def hold_refusal(self, learner: Learner) -> None:
+        """Wait one budget tick before an over-budget answer, unless MAX_HELD_REFUSALS already wait."""
+        if learner.held_refusals >= MAX_HELD_REFUSALS:
+            return
+        learner.held_refusals += 1
+        try:
+            await asyncio.sleep(min(MAX_REFUSAL_HOLD, 1 / self.config.learner_rate))
+        finally:
+            learner.held_refusals -= 1
 
     def class_limited(self, learner: Learner, now: float) -> ApiError | None:
         """The class-wide rate limit's 429 for this request, if the instructor set one and it is used up."""
@@ -278,6 +297,11 @@ def learner_address(request: Any) -> str | None:
     if request.scope.get("mock.learner") is None or not request.scope.get("client"):
         return None
     return request.scope["client"][0]
+
+
+def budget_burst(rate: float) -> float:
+    """The rate budget's bucket size: a second's worth of requests, and at least one (for a rate under 1/s)."""
+    return max(1.0, rate)
 
 
 def budget_exceeded(why: str, budget: str, limit: float, retry_after: int) -> ApiError:

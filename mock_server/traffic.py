@@ -81,6 +81,7 @@ class TrafficMiddleware:
         if refusal is not None:
             learner.budget_refusals += 1
             learner.count(429)
+            await classroom.hold_refusal(learner)
             await refusal.response()(scope, receive, send)
             return
         scope["mock.learner"] = learner

@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from course import server as course_server
-from mock_server import delivery
+from mock_server import classroom, delivery
 from mock_server.__main__ import config_from
 from mock_server.config import Config
 from mock_server.contract import LEARNER_VARIABLE, URL_VARIABLE
@@ -243,17 +243,66 @@ def test_unjoined_keys_are_refused(http: httpx.Client, path: str, sent: str) -> 
 
 def test_a_runaway_learner_is_throttled_while_another_is_served(http: httpx.Client) -> None:
     runaway, other = join(http), join(http)
-    statuses = [http.get("/get", headers=key(runaway)).status_code for _ in range(5 * RATE)]
+    answers = [http.get("/get", headers=key(runaway)) for _ in range(2 * RATE)]
+    statuses = [answer.status_code for answer in answers]
     assert statuses[:RATE] == [200] * RATE  # a burst of one second's budget is fine
     assert 429 in statuses
-    answer = http.get("/get", headers=key(runaway))
+    answer = answers[statuses.index(429)]
     body = refused(answer, 429, "learner_budget_exceeded", "--learner-rate", "runaway")
     assert body["budget"] == "rate" and int(answer.headers["retry-after"]) >= 1
     assert [http.get("/get", headers=key(other)).status_code for _ in range(RATE // 2)] == [200] * (RATE // 2)
     counts = learner(http, runaway.split("~")[0])
-    assert counts["budget_refusals"] == statuses.count(429) + 1 == counts["rate_limited"]
-    assert counts["requests"] == 5 * RATE + 1
+    assert counts["budget_refusals"] == statuses.count(429) == counts["rate_limited"]
+    assert counts["requests"] == 2 * RATE
     assert learner(http, other.split("~")[0])["rate_limited"] == 0
+
+
+def test_an_over_budget_429_is_held_one_budget_tick_so_a_loop_runs_at_the_budgets_pace(http: httpx.Client) -> None:
+    runaway = join(http)
+    started = time.perf_counter()
+    burst = [http.get("/get", headers=key(runaway)).status_code for _ in range(RATE)]
+    assert burst == [200] * RATE
+    tick = 1 / RATE
+    timed: list[tuple[int, float]] = []
+    while len(timed) < 2 * RATE:  # a loop that ignores its 429s
+        sent = time.perf_counter()
+        timed.append((http.get("/get", headers=key(runaway)).status_code, time.perf_counter() - sent))
+    seconds = time.perf_counter() - started
+    refusals = [took for status, took in timed if status == 429]
+    assert refusals and min(refusals) >= 0.9 * tick, "each 429 waits out one budget tick first"
+    # Each refusal takes a tick, and each success spends a token of a bucket of RATE refilled at
+    # RATE a second: however fast the client, it cannot send more than this.
+    assert RATE + len(timed) <= 2 * RATE * seconds + RATE + 1, f"{RATE + len(timed)} requests in {seconds:.2f} s"
+    assert learner(http, runaway.split("~")[0])["budget_refusals"] == len(refusals)
+
+
+def test_at_most_max_held_refusals_wait_at_once_the_rest_are_answered_at_once() -> None:
+    """With --learner-rate 0.1 the hold is capped at classroom.MAX_REFUSAL_HOLD (1 s), long beside a
+    refusal's cost, and the budget's one token takes 10 s to come back."""
+    with BackgroundServer(CONFIG.with_changes(learner_rate=0.1)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        runaway = join(http)
+        assert http.get("/get", headers=key(runaway)).status_code == 200  # the budget's one token
+        extra = 4
+        ready = threading.Barrier(classroom.MAX_HELD_REFUSALS + extra)
+        answers: list[tuple[int, float]] = []
+
+        def over_budget() -> None:
+            with httpx.Client(base_url=url, timeout=10) as own:
+                own.get("/__admin/health")  # connected before the barrier, so all arrive at once
+                ready.wait()
+                sent = time.perf_counter()
+                answers.append((own.get("/get", headers=key(runaway)).status_code, time.perf_counter() - sent))
+
+        threads = [threading.Thread(target=over_budget) for _ in range(classroom.MAX_HELD_REFUSALS + extra)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [status for status, _ in answers] == [429] * len(threads)
+    held = [took for _, took in answers if took >= 0.9 * classroom.MAX_REFUSAL_HOLD]
+    answered_at_once = sorted(took for _, took in answers)[:extra]
+    assert held and len(held) <= classroom.MAX_HELD_REFUSALS < len(answers)
+    assert max(answered_at_once) < 0.5 * min(held), (answered_at_once, held)
 
 
 def test_a_learner_past_the_concurrency_budget_gets_429_while_another_is_served(room: str, http: httpx.Client) -> None:
