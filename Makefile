@@ -5,6 +5,7 @@
 #   make work     bring your copies in work/ up to date (fresh copies of lesson and lab 01: FRESH=01)
 #   make test     check the mock server, every notebook and every lab (pytest options: TEST_ARGS="-n 4")
 #   make server   run the mock server in the foreground
+#   make classroom  run one mock server for a whole class on every address (instructors; options: SERVER_ARGS=)
 #   make labs     rebuild labs/ from solutions/ (maintainers; FORCE=1 replaces changed labs too)
 #   make bench    measure the mock server, with a 60-learner classroom burst (skip it: --no-classroom)
 #                 and its worst case for memory (skip it: --no-memory)
@@ -27,7 +28,7 @@ export MOCK_SERVER_TLS_PORT := $(TLS_PORT)
 endif
 export COURSE_WORK := $(WORK)
 
-.PHONY: lab check work test server labs bench clean
+.PHONY: lab check work test server classroom labs bench clean
 
 # The kernels of .venv read course/jupyter/ipython_kernel_config.py (it makes exception groups,
 # such as a failed asyncio.TaskGroup, show as errors; see course/exception_groups.py).
@@ -59,6 +60,9 @@ test: $(INSTALLED)
 
 server: $(INSTALLED)
 	$(PY) -m mock_server --port $(PORT)
+
+classroom: $(INSTALLED)
+	$(PY) -m mock_server --classroom --host 0.0.0.0 --port $(PORT) $(SERVER_ARGS)
 
 labs: $(INSTALLED)
 	$(PY) -m course.labs build $(if $(FORCE),--force)

@@ -12,6 +12,7 @@ The security table of issue 11, one test each (every refusal a 4xx JSON error na
 | keys nobody joined with                                         | test_unjoined_keys_are_refused                         |
 | a runaway learner throttled while another is served             | test_a_runaway_learner_is_throttled_while_another_is_served (rate), |
 |                                                                 | test_a_learner_past_the_concurrency_budget_gets_429_while_another_is_served |
+| ... while the others' p99 stays within 1.5x of an idle class    | test_classroom_fairness.py (its own server process)    |
 """
 
 from __future__ import annotations
