@@ -5,7 +5,8 @@ secret ("ada~<22 characters>", 128 random bits); in this mode every request must
 in X-Client-Key, or "<learner key>/<anything>", so one learner cannot name, and so cannot read,
 reset or re-script, another's state. Each learner has a rate and a concurrency budget; a request
 over either gets its 429 after a short hold, so a loop that ignores the 429s cannot keep the server
-busy refusing it while the class waits. The instructor's bearer token opens /__admin/classroom/... (the learners, class-wide chaos, results).
+busy refusing it while the class waits. The instructor's bearer token opens /__admin/classroom/...
+(the learners, class-wide chaos, results).
 
 Without --classroom none of this exists: ServerState.classroom is None and the traffic
 middleware does not look further.
@@ -46,7 +47,7 @@ LAB_NAME = re.compile(r"[A-Za-z0-9._-]{1,32}")
 # Most learners one TCP connection remembers having served (for the learners' connection counts).
 MAX_LEARNERS_PER_CONNECTION = 100
 # An over-budget request's 429 is held back one budget tick (1/--learner-rate seconds, at most
-# MAX_REFUSAL_HOLD), so a loop that ignores Retry-After runs at the budget's pace instead of
+# MAX_REFUSAL_HOLD), so a loop that ignores Retry-After waits a tick per refusal instead of
 # making the server spend a core answering it. At most MAX_HELD_REFUSALS per learner wait at
 # once (the rest are answered at once), so held requests stay few.
 MAX_REFUSAL_HOLD = 1.0

@@ -128,7 +128,7 @@ class Config:
     )
     learner_rate: float = _opt(
         100.0, "requests per second each learner may send in classroom mode (bursts of as many; more gets 429 "
-        "learner_budget_exceeded, held 1/rate s first so a loop that ignores it runs at the budget's pace)",
+        "learner_budget_exceeded, held 1/rate s first so a loop that ignores it waits a tick per refusal)",
     )
     learner_concurrency: int = _opt(
         200, "requests each learner may have in flight at once in classroom mode (more gets 429 "
