@@ -9,11 +9,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 from course.hub import NAME, mock_server_port
 from jupyterlab_run import ROOT, Lab, jupyterlab
+from mock_server import dashboard
 from mock_server.contract import SERVICE, URL_VARIABLE
 from mock_server.process import spawn
 
@@ -111,3 +113,17 @@ def test_instructor_calls_reach_the_classroom_server_through_jupyterlab(
                          headers=headers, timeout=30)
     assert response.status_code == status, response.text
     assert (response.json().get("learners") == []) if status == 200 else response.json()["error"] == "instructor_only"
+
+
+def test_the_dashboard_page_and_its_calls_work_through_jupyterlab(classroom_lab: Lab) -> None:
+    """The page as a browser gets it under the proxy's prefix, and each call its script makes, resolved
+    against that page's URL as a browser resolves it, reaching the classroom server with the token."""
+    import httpx
+
+    page_url = f"{classroom_lab.url}/{NAME}{dashboard.PATH}"
+    page = httpx.get(page_url, params={"token": classroom_lab.token}, timeout=30)
+    assert page.status_code == 200 and page.text == dashboard.PAGE
+    for name, path in dashboard.API.items():
+        response = httpx.get(urljoin(page_url, path), params={"token": classroom_lab.token},
+                             headers={"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"}, timeout=30)
+        assert response.status_code == 200, (name, response.text)
